@@ -1,0 +1,77 @@
+# Boxoffice — every entry point a developer or CI needs. Only python3 (3.11+) and make are assumed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+# A pinned uv in .tools/, so every machine resolves the lock file the same way.
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+# With DATABASE_URL unset, commands run against the embedded PostgreSQL under .data/ (started on demand).
+WITH_DB := $(PY) -m devtools.embedded_pg exec --
+# Static analysis imports settings; give it harmless values so it never needs a database.
+LINT_ENV := DJANGO_SECRET_KEY=lint-only DATABASE_URL=postgres://lint@localhost/lint
+
+.PHONY: help install run test lint format check migrate makemigrations shell superuser worker bench bench-smoke schema clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced ## create .venv from pyproject.toml + uv.lock
+
+run: install ## start the API (gunicorn) on PORT (default 8000); Ctrl-C stops everything it started
+	$(PY) -m devtools.run
+
+test: install ## run the whole test suite on PostgreSQL (DATABASE_URL, else embedded)
+	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check + ruff format --check + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(LINT_ENV) $(VENV)/bin/mypy .
+
+format: install ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: install ## migrations drift, OpenAPI schema warnings, deploy checks
+	$(WITH_DB) $(PY) -m devtools.checks
+
+migrate: install ## apply migrations
+	$(WITH_DB) $(PY) manage.py migrate --noinput
+
+makemigrations: install ## create migrations for model changes
+	$(WITH_DB) $(PY) manage.py makemigrations
+
+shell: install ## Django shell on the configured database
+	$(WITH_DB) $(PY) manage.py shell
+
+superuser: install ## create a superuser (non-interactive with DJANGO_SUPERUSER_EMAIL/PASSWORD)
+	$(WITH_DB) $(PY) manage.py createsuperuser $(if $(DJANGO_SUPERUSER_EMAIL),--noinput,)
+
+worker: install ## Celery worker + beat (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (without it tasks run in-process)"; exit 2; }
+	$(WITH_DB) $(VENV)/bin/celery -A config worker --beat --loglevel=INFO
+
+schema: install ## write the OpenAPI document to schema.yaml
+	$(WITH_DB) $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yaml
+
+bench: install ## flash-sale load benchmark (see bench/README.md)
+	$(WITH_DB) $(PY) -m bench.run $(BENCH_ARGS)
+
+bench-smoke: install ## a seconds-long version of the benchmark, for CI
+	$(WITH_DB) $(PY) -m bench.run --smoke $(BENCH_ARGS)
+
+clean: ## remove the virtualenv and local data (asks nothing: .data holds the embedded database)
+	rm -rf $(VENV) .tools .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,219 @@
+"""Booking endpoints and the booking-driven event endpoints (cancel, bookings)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boxoffice.accounts.models import User
+from boxoffice.bookings import idempotency, selectors, services
+from boxoffice.bookings.serializers import (
+    BookingInputSerializer,
+    BookingListQuerySerializer,
+    BookingSerializer,
+    EventBookingListQuerySerializer,
+    EventBookingSerializer,
+)
+from boxoffice.common.api import validated, validated_query
+from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
+from boxoffice.common.pagination import PageNumberPagination
+from boxoffice.common.schema import problem_responses
+from boxoffice.common.throttling import BookingThrottle, UserRateThrottle
+from boxoffice.events.selectors import event_get, event_get_managed
+from boxoffice.events.serializers import EventSerializer
+
+TAG = ["bookings"]
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name=idempotency.HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="1-255 characters. The first response for (you, key) is kept for 24 hours and "
+    "replayed for a repeat with the same body (header `Idempotent-Replayed: true`); a different "
+    "body answers 422, a repeat while the first is running 409 `idempotency_in_progress`.",
+)
+
+
+def paginated(request: Request, view: APIView, queryset: Any, serializer_class: Any) -> Response:
+    paginator: BasePagination = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError({idempotency.HEADER: ["Must be 1-255 printable characters."]})
+    return key
+
+
+class BookingListApi(APIView):
+    def get_throttles(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [BookingThrottle(), UserRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        tags=TAG,
+        summary="My bookings",
+        parameters=[BookingListQuerySerializer],
+        responses={200: BookingSerializer(many=True), **problem_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(BookingListQuerySerializer, request)
+        bookings = selectors.booking_list_for_user(
+            user=cast(User, request.user),
+            status=query.get("status"),
+            event_id=query.get("event"),
+            upcoming=query.get("upcoming"),
+        )
+        return paginated(request, self, bookings, BookingSerializer)
+
+    @extend_schema(
+        tags=TAG,
+        summary="Book tickets",
+        description="Books several ticket types of one event at once, all or nothing. Prices and "
+        "total are computed by the server; any price, total, status or user sent is ignored. "
+        "409 `sold_out` (listing the short `ticket_types`) books nothing. 400 for empty items, "
+        "a quantity outside 1..`max_per_booking`, a type of another event or listed twice, a "
+        "type not on sale, an event not open for booking, or more than the event's "
+        "`max_tickets_per_user` (code `ticket_limit_exceeded`). 503 `busy` with `Retry-After` "
+        "when the tickets are too contended to answer in time.",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=BookingInputSerializer,
+        responses={201: BookingSerializer, **problem_responses(409, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        user = cast(User, request.user)
+        key = _idempotency_key(request)
+        if key is None:
+            return self._create(request, user)
+        fingerprint = idempotency.request_fingerprint(request.data)
+
+        def remember(response: Response) -> Response:
+            idempotency.idempotency_store(
+                user_id=user.pk,
+                key=key,
+                fingerprint=fingerprint,
+                status=response.status_code,
+                body=response.data,
+            )
+            return response
+
+        with idempotency.idempotency_guard(user_id=user.pk, key=key):
+            stored = idempotency.idempotency_lookup(
+                user_id=user.pk, key=key, fingerprint=fingerprint
+            )
+            if stored is not None:
+                return self._replay(stored)
+            try:
+                with transaction.atomic():  # the booking and its stored response commit together
+                    return remember(self._create(request, user))
+            except (DomainError, ValidationError) as exc:
+                # A refusal (400, 409 sold out...) is the first response too: keep it.
+                refusal = problem_exception_handler(exc, {"request": request, "view": self})
+                if refusal is None or refusal.status_code >= 500:
+                    raise
+                return remember(refusal)
+
+    def _create(self, request: Request, user: User) -> Response:
+        data = validated(BookingInputSerializer, request)
+        booking = services.booking_create(
+            user=user,
+            event_id=data["event"],
+            lines=[
+                services.BookingLine(ticket_type_id=item["ticket_type"], quantity=item["quantity"])
+                for item in data["items"]
+            ],
+        )
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _replay(stored: idempotency.StoredResponse) -> Response:
+        content_type = PROBLEM_CONTENT_TYPE if stored.status >= 400 else None
+        response = Response(stored.body, status=stored.status, content_type=content_type)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class BookingDetailApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Get a booking",
+        description="Visible to its owner, the event's organizer and staff; 404 for everyone else. "
+        "Bookings are immutable: PUT, PATCH and DELETE answer 405 (cancel instead).",
+        responses={200: BookingSerializer},
+    )
+    def get(self, request: Request, booking_id: UUID) -> Response:
+        booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        return Response(BookingSerializer(booking).data)
+
+
+class BookingCancelApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Cancel a booking",
+        description="Owner, event organizer or staff. Inventory is released exactly once, however "
+        "many cancels race. 409 `already_cancelled`; 409 `event_started` once the event began.",
+        request=None,
+        responses={200: BookingSerializer, **problem_responses(409)},
+    )
+    def post(self, request: Request, booking_id: UUID) -> Response:
+        booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        services.booking_cancel(booking=booking)
+        booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        return Response(BookingSerializer(booking).data)
+
+
+class EventBookingListApi(APIView):
+    @extend_schema(
+        tags=["events"],
+        summary="An event's bookings",
+        description="The event's organizer and staff (403 for others who can see the event).",
+        parameters=[EventBookingListQuerySerializer],
+        responses={200: EventBookingSerializer(many=True), **problem_responses(400)},
+    )
+    def get(self, request: Request, event_id: UUID) -> Response:
+        event = event_get_managed(event_id=event_id, user=request.user)
+        query = validated_query(EventBookingListQuerySerializer, request)
+        bookings = selectors.booking_list_for_event(event=event, status=query.get("status"))
+        return paginated(request, self, bookings, EventBookingSerializer)
+
+
+class EventCancelApi(APIView):
+    @extend_schema(
+        tags=["events"],
+        summary="Cancel an event",
+        description="Owner or staff. Every confirmed booking is cancelled and its inventory "
+        "released in one transaction, and each attendee is emailed. New bookings are refused "
+        "from then on. 409 `already_cancelled`.",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "EventCancelled",
+                fields={
+                    "event": EventSerializer(),
+                    "bookings_cancelled": serializers.IntegerField(),
+                },
+            ),
+            **problem_responses(409),
+        },
+    )
+    def post(self, request: Request, event_id: UUID) -> Response:
+        event = event_get_managed(event_id=event_id, user=request.user)
+        count = services.event_cancel(event=event)
+        event = event_get(event_id=event_id, user=request.user)
+        return Response({"event": EventSerializer(event).data, "bookings_cancelled": count})

@@ -1,0 +1,131 @@
+"""Bookings, their lines (with a unit-price snapshot), tickets, and stored idempotent responses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from boxoffice.common.models import TimestampedModel, UUIDModel
+from boxoffice.events.models import Event, TicketType
+
+
+class BookingStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TicketStatus(models.TextChoices):
+    VALID = "valid", "Valid"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Booking(TimestampedModel):
+    reference = models.CharField(max_length=16, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings"
+    )
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED
+    )
+    total_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="booking_user_created_idx"),
+            models.Index(fields=["event", "status"], name="booking_event_status_idx"),
+            models.Index(
+                fields=["user", "event"],
+                condition=Q(status="confirmed"),
+                name="booking_user_event_live_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_amount__gte=Decimal("0")), name="booking_total_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=BookingStatus.values), name="booking_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled", cancelled_at__isnull=False)
+                | Q(status="confirmed", cancelled_at__isnull=True),
+                name="booking_cancelled_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class BookingItem(UUIDModel):
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="booking_items"
+    )
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "ticket_type"], name="bookingitem_type_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="bookingitem_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=Decimal("0")), name="bookingitem_price_nonnegative"
+            ),
+        ]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Ticket(UUIDModel):
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
+    code = models.CharField(max_length=32, unique=True)
+    status = models.CharField(
+        max_length=16, choices=TicketStatus.choices, default=TicketStatus.VALID
+    )
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class IdempotencyRecord(UUIDModel):
+    """The first response to (user, Idempotency-Key), replayed for 24 h."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
+        ]

@@ -1,0 +1,61 @@
+"""Booking reads, always scoped by the caller: another user's booking is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from boxoffice.accounts.models import User
+from boxoffice.bookings.models import Booking, BookingItem
+from boxoffice.common.exceptions import NotFound
+from boxoffice.events.models import Event
+
+
+def _with_details(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
+    return queryset.select_related("event", "user").prefetch_related(
+        Prefetch("items", queryset=BookingItem.objects.select_related("ticket_type")),
+        "tickets",
+    )
+
+
+def booking_list_for_user(
+    *,
+    user: User,
+    status: str | None = None,
+    event_id: UUID | None = None,
+    upcoming: bool | None = None,
+) -> QuerySet[Booking]:
+    queryset = Booking.objects.filter(user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if event_id:
+        queryset = queryset.filter(event_id=event_id)
+    if upcoming is not None:
+        now = timezone.now()
+        queryset = (
+            queryset.filter(event__start_time__gt=now)
+            if upcoming
+            else queryset.filter(event__start_time__lte=now)
+        )
+    return _with_details(queryset).order_by("-created_at", "id")
+
+
+def booking_list_for_event(*, event: Event, status: str | None = None) -> QuerySet[Booking]:
+    queryset = Booking.objects.filter(event=event)
+    if status:
+        queryset = queryset.filter(status=status)
+    return _with_details(queryset).order_by("-created_at", "id")
+
+
+def booking_get(*, booking_id: UUID | str, user: Any) -> Booking:
+    """Visible to its owner, the event's organizer and staff; 404 for everyone else."""
+    queryset = Booking.objects.all()
+    if not user.is_staff:
+        queryset = queryset.filter(Q(user=user) | Q(event__organizer=user))
+    booking = _with_details(queryset).filter(id=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking

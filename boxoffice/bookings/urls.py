@@ -1,0 +1,19 @@
+from django.urls import path
+
+from boxoffice.bookings import api
+
+app_name = "bookings"
+
+urlpatterns = [
+    path("bookings/", api.BookingListApi.as_view(), name="booking-list"),
+    path("bookings/<uuid:booking_id>/", api.BookingDetailApi.as_view(), name="booking-detail"),
+    path(
+        "bookings/<uuid:booking_id>/cancel/", api.BookingCancelApi.as_view(), name="booking-cancel"
+    ),
+    path(
+        "events/<uuid:event_id>/bookings/",
+        api.EventBookingListApi.as_view(),
+        name="event-bookings",
+    ),
+    path("events/<uuid:event_id>/cancel/", api.EventCancelApi.as_view(), name="event-cancel"),
+]

@@ -1,0 +1,318 @@
+"""Event, ticket type and category endpoints: thin views over events.selectors/services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boxoffice.common.api import validated, validated_query
+from boxoffice.common.schema import problem_responses
+from boxoffice.events import cache, selectors, services
+from boxoffice.events.filters import EventFilter
+from boxoffice.events.models import Category, Event
+from boxoffice.events.serializers import (
+    AvailabilitySerializer,
+    CategoryInputSerializer,
+    CategorySerializer,
+    EventInputSerializer,
+    EventSerializer,
+    EventUpdateSerializer,
+    TicketTypeInputSerializer,
+    TicketTypeSerializer,
+)
+
+EVENTS = ["events"]
+TICKET_TYPES = ["ticket types"]
+CATEGORIES = ["categories"]
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(
+            request.user and request.user.is_staff
+        )
+
+
+class ReadPublicWriteAuthenticated(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(
+            request.user and request.user.is_authenticated
+        )
+
+
+def cached_json(key: str, produce: Callable[[], tuple[Any, bool]]) -> HttpResponse:
+    """Serve `key` from the shared cache, or render `produce()` -> (data, shareable) and store
+    the body when it is the same for every caller."""
+    body = cache.cached_body(key)
+    hit = body is not None
+    if body is None:
+        data, shareable = produce()
+        body = JSONRenderer().render(data)
+        if shareable:
+            cache.store_body(key, body)
+    response = HttpResponse(body, content_type="application/json")
+    response["X-Cache"] = "HIT" if hit else "MISS"
+    return response
+
+
+class _ListFlags(serializers.Serializer[dict[str, Any]]):
+    mine = serializers.BooleanField(default=False)
+    include_past = serializers.BooleanField(default=False)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=EVENTS,
+        summary="List events",
+        description="Published, upcoming events (cached; every write is visible on the next read). "
+        "`mine=true` lists the caller's own events in every status instead (never cached).",
+        responses={200: EventSerializer(many=True), **problem_responses(400)},
+    ),
+    post=extend_schema(
+        tags=EVENTS,
+        summary="Create an event",
+        description="Organizers and staff. The caller becomes the organizer; the event starts as "
+        "a draft.",
+        request=EventInputSerializer,
+        responses={201: EventSerializer, **problem_responses(403)},
+    ),
+)
+class EventListApi(generics.ListAPIView[Event]):
+    serializer_class = EventSerializer
+    permission_classes = (ReadPublicWriteAuthenticated,)
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = EventFilter
+
+    def get_queryset(self) -> Any:
+        flags = validated_query(_ListFlags, self.request)
+        return selectors.event_list(
+            user=self.request.user, mine=flags["mine"], include_past=flags["include_past"]
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        flags = validated_query(_ListFlags, request)
+        if flags["mine"]:
+            if not request.user.is_authenticated:
+                self.permission_denied(request, message="Sign in to list your own events.")
+            return super().list(request, *args, **kwargs)
+        known = {*EventFilter.base_filters, "page", "page_size"}
+        params = {k: str(v) for k, v in request.query_params.items() if k in known}
+        key = cache.event_list_key(params)
+        return cached_json(
+            key, lambda: (super(EventListApi, self).list(request, *args, **kwargs).data, True)
+        )
+
+    def post(self, request: Request) -> Response:
+        data = validated(EventInputSerializer, request)
+        event = services.event_create(organizer=request.user, **data)  # type: ignore[arg-type]
+        return Response(_event_body(event.pk, request), status=status.HTTP_201_CREATED)
+
+
+def _event_body(event_id: UUID, request: Request) -> dict[str, Any]:
+    return EventSerializer(selectors.event_get(event_id=event_id, user=request.user)).data
+
+
+class EventDetailApi(APIView):
+    permission_classes = (ReadPublicWriteAuthenticated,)
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="Get an event",
+        description="Published and cancelled events are public (cached); drafts are visible to "
+        "their organizer and staff only (404 for everyone else).",
+        responses={200: EventSerializer},
+    )
+    def get(self, request: Request, event_id: UUID) -> HttpResponse:
+        def produce() -> tuple[Any, bool]:
+            event = selectors.event_get(event_id=event_id, user=request.user)
+            return EventSerializer(event).data, selectors.event_is_publicly_cacheable(event)
+
+        # Only public representations are ever stored, so a hit needs no visibility check.
+        return cached_json(cache.event_detail_key(event_id), produce)
+
+    def _update(self, request: Request, event_id: UUID, *, partial: bool) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        data = validated(EventUpdateSerializer, request, partial=partial)
+        services.event_update(event=event, **data)
+        return Response(_event_body(event.pk, request))
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="Replace an event",
+        description="Owner or staff. Same rules as PATCH; every create field is required.",
+        request=EventUpdateSerializer,
+        responses={200: EventSerializer, **problem_responses(409)},
+    )
+    def put(self, request: Request, event_id: UUID) -> Response:
+        return self._update(request, event_id, partial=False)
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="Update or publish an event",
+        description="Owner or staff. Times are validated against the stored value of the side "
+        "not sent; a new start must be in the future; `capacity` may not drop below "
+        "`tickets_sold`; `status: published` publishes a draft that has ticket types. 409 for a "
+        "cancelled event, for unpublishing, or for a currency change after bookings.",
+        request=EventUpdateSerializer,
+        responses={200: EventSerializer, **problem_responses(409)},
+    )
+    def patch(self, request: Request, event_id: UUID) -> Response:
+        return self._update(request, event_id, partial=True)
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="Delete an event",
+        description="Owner or staff; only an event that never had bookings (409 `has_bookings` "
+        "otherwise: cancel it instead).",
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(409)},
+    )
+    def delete(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        services.event_delete(event=event)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventAvailabilityApi(APIView):
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="Live availability",
+        description="Counters read from the database on every call; never cached.",
+        responses={200: AvailabilitySerializer},
+    )
+    def get(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get(event_id=event_id, user=request.user)
+        response = Response(AvailabilitySerializer(event).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class TicketTypeListApi(APIView):
+    permission_classes = (ReadPublicWriteAuthenticated,)
+
+    @extend_schema(
+        tags=TICKET_TYPES,
+        summary="List an event's ticket types",
+        responses={200: TicketTypeSerializer(many=True)},
+    )
+    def get(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get(event_id=event_id, user=request.user, annotated=False)
+        types = selectors.ticket_type_list(event=event)
+        return Response(TicketTypeSerializer(types, many=True).data)
+
+    @extend_schema(
+        tags=TICKET_TYPES,
+        summary="Add a ticket type",
+        description="Event owner or staff. Names are unique within an event (case-insensitive).",
+        request=TicketTypeInputSerializer,
+        responses={201: TicketTypeSerializer, **problem_responses(409)},
+    )
+    def post(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        ticket_type = services.ticket_type_create(
+            event=event, **validated(TicketTypeInputSerializer, request)
+        )
+        return Response(TicketTypeSerializer(ticket_type).data, status=status.HTTP_201_CREATED)
+
+
+class TicketTypeDetailApi(APIView):
+    permission_classes = (ReadPublicWriteAuthenticated,)
+
+    @extend_schema(
+        tags=TICKET_TYPES, summary="Get a ticket type", responses={200: TicketTypeSerializer}
+    )
+    def get(self, request: Request, event_id: UUID, ticket_type_id: UUID) -> Response:
+        event = selectors.event_get(event_id=event_id, user=request.user, annotated=False)
+        ticket_type = selectors.ticket_type_get(event=event, ticket_type_id=ticket_type_id)
+        return Response(TicketTypeSerializer(ticket_type).data)
+
+    @extend_schema(
+        tags=TICKET_TYPES,
+        summary="Update a ticket type",
+        description="Event owner or staff. `quantity` may not drop below `quantity_sold`.",
+        request=TicketTypeInputSerializer(partial=True),
+        responses={200: TicketTypeSerializer, **problem_responses(409)},
+    )
+    def patch(self, request: Request, event_id: UUID, ticket_type_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        ticket_type = selectors.ticket_type_get(event=event, ticket_type_id=ticket_type_id)
+        data = validated(TicketTypeInputSerializer, request, partial=True)
+        ticket_type = services.ticket_type_update(ticket_type=ticket_type, **data)
+        return Response(TicketTypeSerializer(ticket_type).data)
+
+    @extend_schema(
+        tags=TICKET_TYPES,
+        summary="Delete a ticket type",
+        description="Event owner or staff; 409 `has_sales` once any ticket of the type was sold.",
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(409)},
+    )
+    def delete(self, request: Request, event_id: UUID, ticket_type_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        ticket_type = selectors.ticket_type_get(event=event, ticket_type_id=ticket_type_id)
+        services.ticket_type_delete(ticket_type=ticket_type)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=CATEGORIES, summary="List categories"),
+)
+class CategoryListApi(generics.ListAPIView[Category]):
+    serializer_class = CategorySerializer
+    permission_classes = (IsStaffOrReadOnly,)
+
+    def get_queryset(self) -> Any:
+        return selectors.category_list()
+
+    @extend_schema(
+        tags=CATEGORIES,
+        summary="Create a category",
+        description="Staff only. `slug` defaults to the slugified name.",
+        request=CategoryInputSerializer,
+        responses={201: CategorySerializer},
+    )
+    def post(self, request: Request) -> Response:
+        category = services.category_create(**validated(CategoryInputSerializer, request))
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class CategoryDetailApi(APIView):
+    permission_classes = (IsStaffOrReadOnly,)
+
+    @extend_schema(tags=CATEGORIES, summary="Get a category", responses={200: CategorySerializer})
+    def get(self, request: Request, category_id: UUID) -> Response:
+        return Response(CategorySerializer(selectors.category_get(category_id=category_id)).data)
+
+    @extend_schema(
+        tags=CATEGORIES,
+        summary="Rename or move a category",
+        description="Staff only. Moving a category moves its sub-categories with it.",
+        request=CategoryInputSerializer(partial=True),
+        responses={200: CategorySerializer},
+    )
+    def patch(self, request: Request, category_id: UUID) -> Response:
+        category = selectors.category_get(category_id=category_id)
+        category = services.category_update(
+            category=category, **validated(CategoryInputSerializer, request, partial=True)
+        )
+        return Response(CategorySerializer(category).data)
+
+    @extend_schema(
+        tags=CATEGORIES,
+        summary="Delete a category",
+        description="Staff only; 409 `in_use` while it has sub-categories or events.",
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(409)},
+    )
+    def delete(self, request: Request, category_id: UUID) -> Response:
+        services.category_delete(category=selectors.category_get(category_id=category_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

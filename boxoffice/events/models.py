@@ -1,0 +1,151 @@
+"""Categories (a tree), events and their ticket types, with the inventory counters.
+
+The counters `Event.tickets_sold` and `TicketType.quantity_sold` only move through conditional
+UPDATEs in `boxoffice.bookings.services`; the CHECK constraints below make an oversell impossible
+even if that code were wrong.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from boxoffice.common.models import TimestampedModel, UUIDModel
+
+
+class Category(UUIDModel):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Slugs from the root, "music/jazz": descendants are the rows whose path starts with "<path>/".
+    path = models.CharField(max_length=1000, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class EventStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Event(TimestampedModel):
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="events"
+    )
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    venue = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    tickets_sold = models.PositiveIntegerField(default=0)
+    max_tickets_per_user = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.DRAFT)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start_time", "id"]
+        indexes = [
+            models.Index(fields=["status", "start_time"], name="event_status_start_idx"),
+            models.Index(fields=["organizer", "start_time"], name="event_organizer_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="event_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                name="event_capacity_positive",
+            ),
+            models.CheckConstraint(condition=Q(tickets_sold__gte=0), name="event_sold_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(tickets_sold__lte=F("capacity")),
+                name="event_sold_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_tickets_per_user__isnull=True) | Q(max_tickets_per_user__gte=1),
+                name="event_max_per_user_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EventStatus.values), name="event_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="event_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(cancelled_at__isnull=True),
+                name="event_cancelled_at_only_when_cancelled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TicketType(TimestampedModel):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ticket_types")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=1000, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    quantity_sold = models.PositiveIntegerField(default=0)
+    sales_start = models.DateTimeField(null=True, blank=True)
+    sales_end = models.DateTimeField(null=True, blank=True)
+    max_per_booking = models.PositiveSmallIntegerField(default=10)
+
+    class Meta:
+        ordering = ["price", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "event", Lower("name"), name="tickettype_name_unique_per_event"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=Decimal("0")), name="tickettype_price_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="tickettype_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_sold__gte=0), name="tickettype_sold_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_sold__lte=F("quantity")),
+                name="tickettype_sold_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_booking__gte=1), name="tickettype_max_per_booking_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(sales_start__isnull=True)
+                | Q(sales_end__isnull=True)
+                | Q(sales_end__gt=F("sales_start")),
+                name="tickettype_sales_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.event_id})"
+
+    @property
+    def quantity_available(self) -> int:
+        return self.quantity - self.quantity_sold

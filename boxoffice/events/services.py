@@ -1,0 +1,284 @@
+"""Event, ticket type and category writes. Callers resolve visibility and ownership first
+(`selectors.event_get_managed`); these functions enforce the business rules under row locks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from django.utils.text import slugify
+
+from boxoffice.accounts.models import User
+from boxoffice.common.exceptions import Conflict, Forbidden, ValidationFailed
+from boxoffice.events.cache import categories_cache_invalidate, events_cache_invalidate
+from boxoffice.events.models import Category, Event, EventStatus, TicketType
+
+
+class EventCancelled(Conflict):
+    code = "event_cancelled"
+    default_detail = "The event is cancelled; it can no longer be changed."
+
+
+class HasBookings(Conflict):
+    code = "has_bookings"
+    default_detail = "The event has bookings; cancel it instead."
+
+
+class HasSales(Conflict):
+    code = "has_sales"
+    default_detail = "Tickets of this type were sold; it cannot be deleted."
+
+
+class InUse(Conflict):
+    code = "in_use"
+    default_detail = "The resource is still referenced."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_status_transition"
+
+
+def _check_times(
+    *, start_time: datetime, end_time: datetime, start_changed: bool, now: datetime
+) -> None:
+    if start_changed and start_time <= now:
+        raise ValidationFailed.for_field("start_time", "The event must start in the future.")
+    if end_time <= start_time:
+        raise ValidationFailed.for_field("end_time", "The event must end after it starts.")
+
+
+def _check_sales_window(*, sales_start: datetime | None, sales_end: datetime | None) -> None:
+    if sales_start is not None and sales_end is not None and sales_end <= sales_start:
+        raise ValidationFailed.for_field("sales_end", "Sales must end after they start.")
+
+
+def event_create(
+    *,
+    organizer: User,
+    title: str,
+    venue: str,
+    city: str,
+    start_time: datetime,
+    end_time: datetime,
+    description: str = "",
+    category: Category | None = None,
+    capacity: int | None = None,
+    max_tickets_per_user: int | None = None,
+    currency: str | None = None,
+) -> Event:
+    """A new draft owned by the caller (organizers and staff only)."""
+    if not organizer.is_organizer:
+        raise Forbidden("Only organizers and staff can create events.")
+    _check_times(start_time=start_time, end_time=end_time, start_changed=True, now=timezone.now())
+    return Event.objects.create(
+        organizer=organizer,
+        title=title,
+        description=description,
+        venue=venue,
+        city=city,
+        category=category,
+        start_time=start_time,
+        end_time=end_time,
+        capacity=capacity,
+        max_tickets_per_user=max_tickets_per_user,
+        currency=currency or settings.DEFAULT_CURRENCY,
+    )
+
+
+def _apply_status(event: Event, status: str) -> None:
+    if status == event.status:
+        return
+    if status == EventStatus.PUBLISHED and event.status == EventStatus.DRAFT:
+        if not event.ticket_types.exists():
+            raise ValidationFailed.for_field(
+                "status", "Add at least one ticket type before publishing."
+            )
+        if event.start_time <= timezone.now():
+            raise ValidationFailed.for_field(
+                "status", "An event that has started cannot be published."
+            )
+        event.status = EventStatus.PUBLISHED
+        return
+    raise InvalidTransition(
+        f"An event cannot go from {event.status} to {status}; cancel it with POST .../cancel/."
+    )
+
+
+@transaction.atomic
+def event_update(*, event: Event, **changes: Any) -> Event:
+    """Apply validated field changes; times are checked against the stored side when missing."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == EventStatus.CANCELLED:
+        raise EventCancelled()
+    status = changes.pop("status", None)
+    currency_changed = changes.get("currency", event.currency) != event.currency
+    for name, value in changes.items():
+        setattr(event, name, value)
+    if "start_time" in changes or "end_time" in changes:
+        _check_times(
+            start_time=event.start_time,
+            end_time=event.end_time,
+            start_changed="start_time" in changes,
+            now=timezone.now(),
+        )
+    if event.capacity is not None and event.capacity < event.tickets_sold:
+        raise ValidationFailed.for_field(
+            "capacity", f"Capacity cannot drop below the {event.tickets_sold} tickets already sold."
+        )
+    if currency_changed and event.bookings.exists():
+        raise HasBookings("The currency cannot change once the event has bookings.")
+    if status is not None:
+        _apply_status(event, status)
+    event.save()
+    events_cache_invalidate(event_ids=[event.pk])
+    return event
+
+
+@transaction.atomic
+def event_delete(*, event: Event) -> None:
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.bookings.exists():
+        raise HasBookings()
+    events_cache_invalidate(event_ids=[event.pk])  # before delete() clears the pk
+    event.delete()
+
+
+def _ticket_type_name_taken() -> ValidationFailed:
+    return ValidationFailed.for_field("name", "This event already has a ticket type of that name.")
+
+
+@transaction.atomic
+def ticket_type_create(
+    *,
+    event: Event,
+    name: str,
+    price: Decimal,
+    quantity: int,
+    description: str = "",
+    sales_start: datetime | None = None,
+    sales_end: datetime | None = None,
+    max_per_booking: int = 10,
+) -> TicketType:
+    if event.status == EventStatus.CANCELLED:
+        raise EventCancelled()
+    _check_sales_window(sales_start=sales_start, sales_end=sales_end)
+    ticket_type = TicketType(
+        event=event,
+        name=name,
+        description=description,
+        price=price,
+        quantity=quantity,
+        sales_start=sales_start,
+        sales_end=sales_end,
+        max_per_booking=max_per_booking,
+    )
+    try:
+        with transaction.atomic():
+            ticket_type.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _ticket_type_name_taken() from exc
+    events_cache_invalidate(event_ids=[event.pk])
+    return ticket_type
+
+
+@transaction.atomic
+def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType:
+    ticket_type = (
+        TicketType.objects.select_for_update().select_related("event").get(pk=ticket_type.pk)
+    )
+    if ticket_type.event.status == EventStatus.CANCELLED:
+        raise EventCancelled()
+    for name, value in changes.items():
+        setattr(ticket_type, name, value)
+    if ticket_type.quantity < ticket_type.quantity_sold:
+        raise ValidationFailed.for_field(
+            "quantity", f"Quantity cannot drop below the {ticket_type.quantity_sold} already sold."
+        )
+    _check_sales_window(sales_start=ticket_type.sales_start, sales_end=ticket_type.sales_end)
+    try:
+        with transaction.atomic():
+            ticket_type.save()
+    except IntegrityError as exc:
+        raise _ticket_type_name_taken() from exc
+    events_cache_invalidate(event_ids=[ticket_type.event_id])
+    return ticket_type
+
+
+@transaction.atomic
+def ticket_type_delete(*, ticket_type: TicketType) -> None:
+    ticket_type = TicketType.objects.select_for_update().get(pk=ticket_type.pk)
+    if ticket_type.quantity_sold > 0 or ticket_type.booking_items.exists():
+        raise HasSales()
+    ticket_type.delete()
+    events_cache_invalidate(event_ids=[ticket_type.event_id])
+
+
+def _category_path(*, slug: str, parent: Category | None) -> str:
+    return f"{parent.path}/{slug}" if parent else slug
+
+
+def _slug_taken() -> ValidationFailed:
+    return ValidationFailed.for_field("slug", "A category with this slug already exists.")
+
+
+def category_create(*, name: str, slug: str = "", parent: Category | None = None) -> Category:
+    slug = slug or slugify(name)
+    if not slug:
+        raise ValidationFailed.for_field("slug", "Give a slug: none can be made from this name.")
+    category = Category(
+        name=name, slug=slug, parent=parent, path=_category_path(slug=slug, parent=parent)
+    )
+    try:
+        with transaction.atomic():
+            category.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _slug_taken() from exc
+    return category
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def category_update(
+    *, category: Category, name: str | None = None, slug: str | None = None, parent: Any = _UNSET
+) -> Category:
+    """Rename or move a category; its descendants' paths follow in one UPDATE."""
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    old_path = category.path
+    if parent is not _UNSET:
+        if parent is not None and (
+            parent.pk == category.pk or parent.path.startswith(f"{old_path}/")
+        ):
+            raise ValidationFailed.for_field("parent", "A category cannot sit under itself.")
+        category.parent = parent
+    if name is not None:
+        category.name = name
+    if slug:
+        category.slug = slug
+    category.path = _category_path(slug=category.slug, parent=category.parent)
+    try:
+        with transaction.atomic():
+            category.save()
+            if category.path != old_path:
+                Category.objects.filter(path__startswith=f"{old_path}/").update(
+                    path=Concat(Value(category.path), Substr("path", len(old_path) + 1))
+                )
+    except IntegrityError as exc:
+        raise _slug_taken() from exc
+    categories_cache_invalidate()
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    if category.children.exists() or category.events.exists():
+        raise InUse("The category still has sub-categories or events.")
+    category.delete()
+    categories_cache_invalidate()

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from boxoffice.events import api
+
+app_name = "events"
+
+urlpatterns = [
+    path("events/", api.EventListApi.as_view(), name="event-list"),
+    path("events/<uuid:event_id>/", api.EventDetailApi.as_view(), name="event-detail"),
+    path(
+        "events/<uuid:event_id>/availability/",
+        api.EventAvailabilityApi.as_view(),
+        name="event-availability",
+    ),
+    path(
+        "events/<uuid:event_id>/ticket-types/",
+        api.TicketTypeListApi.as_view(),
+        name="ticket-type-list",
+    ),
+    path(
+        "events/<uuid:event_id>/ticket-types/<uuid:ticket_type_id>/",
+        api.TicketTypeDetailApi.as_view(),
+        name="ticket-type-detail",
+    ),
+    path("categories/", api.CategoryListApi.as_view(), name="category-list"),
+    path("categories/<uuid:category_id>/", api.CategoryDetailApi.as_view(), name="category-detail"),
+]

@@ -1,0 +1,119 @@
+"""What delivering each outbox kind does: render an email (plain text + HTML) and send it.
+
+Handlers load by id and must be safe to run again after a crash: each message carries its own
+Message-ID, so a receiving server can drop the rare duplicate of a send that was not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from boxoffice.accounts.models import User
+from boxoffice.accounts.services import password_reset_link_params
+from boxoffice.bookings.models import Booking
+from boxoffice.events.models import Event
+from boxoffice.notifications.models import OutboxKind, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def send_templated_email(
+    *, message: OutboxMessage, to: str, template: str, context: dict[str, Any]
+) -> None:
+    context = {**context, "site_name": "Boxoffice"}
+    subject = " ".join(render_to_string(f"emails/{template}/subject.txt", context).split())
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{template}/body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={"Message-ID": f"<{message.pk}@boxoffice>", "X-Boxoffice-Kind": message.kind},
+    )
+    email.attach_alternative(render_to_string(f"emails/{template}/body.html", context), "text/html")
+    email.send()
+
+
+def _booking(message: OutboxMessage) -> Booking | None:
+    booking = (
+        Booking.objects.select_related("event", "user")
+        .prefetch_related("items__ticket_type", "tickets__ticket_type")
+        .filter(pk=message.payload["booking_id"])
+        .first()
+    )
+    if booking is None:
+        logger.warning(
+            "outbox %s: booking %s is gone; nothing to send", message.pk, message.payload
+        )
+    return booking
+
+
+def _booking_email(template: str) -> Callable[[OutboxMessage], None]:
+    def handle(message: OutboxMessage) -> None:
+        booking = _booking(message)
+        if booking is None:
+            return
+        send_templated_email(
+            message=message,
+            to=booking.user.email,
+            template=template,
+            context={
+                "booking": booking,
+                "event": booking.event,
+                "user": booking.user,
+                "items": list(booking.items.all()),
+                "tickets": list(booking.tickets.all()),
+            },
+        )
+
+    return handle
+
+
+def password_reset(message: OutboxMessage) -> None:
+    user = User.objects.filter(pk=message.payload["user_id"], is_active=True).first()
+    if user is None:
+        return
+    link = settings.PASSWORD_RESET_URL.format(**password_reset_link_params(user=user))
+    send_templated_email(
+        message=message,
+        to=user.email,
+        template="password_reset",
+        context={
+            "user": user,
+            "link": link,
+            "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+
+
+def organizer_notification(message: OutboxMessage) -> None:
+    payload = message.payload
+    user = User.objects.filter(pk=payload["user_id"], is_active=True).first()
+    event = Event.objects.select_related("organizer").filter(pk=payload["event_id"]).first()
+    if user is None or event is None:
+        return
+    send_templated_email(
+        message=message,
+        to=user.email,
+        template="organizer_notification",
+        context={
+            "user": user,
+            "event": event,
+            "subject": payload["subject"],
+            "body": payload["message"],
+        },
+    )
+
+
+HANDLERS: dict[OutboxKind, Callable[[OutboxMessage], None]] = {
+    OutboxKind.BOOKING_CONFIRMED: _booking_email("booking_confirmed"),
+    OutboxKind.BOOKING_CANCELLED: _booking_email("booking_cancelled"),
+    OutboxKind.EVENT_CANCELLED: _booking_email("event_cancelled"),
+    OutboxKind.PASSWORD_RESET: password_reset,
+    OutboxKind.ORGANIZER_NOTIFICATION: organizer_notification,
+}

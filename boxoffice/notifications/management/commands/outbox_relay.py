@@ -1,0 +1,44 @@
+"""Deliver due outbox messages now (`--loop` keeps doing it, for setups without Celery beat)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from boxoffice.notifications.services import outbox_relay
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="Run until interrupted.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=settings.OUTBOX_RELAY_INTERVAL_SECONDS,
+            help="Seconds between passes with --loop.",
+        )
+
+    def handle(self, *args: Any, loop: bool, interval: float, **options: Any) -> None:
+        try:
+            while True:
+                close_old_connections()
+                try:
+                    outcomes = outbox_relay()
+                except Exception as exc:  # a database blip must not end the loop
+                    if not loop:
+                        raise
+                    self.stderr.write(f"outbox relay pass failed: {exc}")
+                    outcomes = {}
+                if any(outcomes.values()) or not loop:
+                    self.stdout.write(f"outbox relay: {outcomes}")
+                if not loop:
+                    return
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return

@@ -1,0 +1,27 @@
+"""URL map: the versioned API under /api/v1/, its schema and docs, and the Django admin."""
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from boxoffice.common.api import HealthApi
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("auth/", include("boxoffice.accounts.urls")),
+    path("", include("boxoffice.events.urls")),
+    path("", include("boxoffice.bookings.urls")),
+    path("health/", HealthApi.as_view(), name="health"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "boxoffice.common.views.bad_request"
+handler403 = "boxoffice.common.views.permission_denied"
+handler404 = "boxoffice.common.views.not_found"
+handler500 = "boxoffice.common.views.server_error"
