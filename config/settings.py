@@ -244,7 +244,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_TIMEZONE = "UTC"
-OUTBOX_RELAY_INTERVAL_SECONDS = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=15)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="boxoffice")
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {
+        "task": "boxoffice.notifications.tasks.outbox_relay_task",
+        "schedule": float(env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=15)),
+    },
+    "idempotency-purge": {
+        "task": "boxoffice.bookings.tasks.idempotency_purge_task",
+        "schedule": 3600.0,
+    },
+    "flush-expired-tokens": {
+        "task": "boxoffice.accounts.tasks.flush_expired_tokens",
+        "schedule": 86400.0,
+    },
+}
+OUTBOX_RELAY_INTERVAL_SECONDS = CELERY_BEAT_SCHEDULE["outbox-relay"]["schedule"]
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 IDEMPOTENCY_TTL_HOURS = 24
 

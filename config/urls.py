@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("boxoffice.accounts.urls")),
     path("", include("boxoffice.events.urls")),
     path("", include("boxoffice.bookings.urls")),
+    path("", include("boxoffice.notifications.urls")),
     path("health/", HealthApi.as_view(), name="health"),
 ]
 

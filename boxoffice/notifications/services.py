@@ -19,6 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from boxoffice.accounts.models import User
+from boxoffice.bookings.models import BookingStatus
+from boxoffice.events.models import Event
 from boxoffice.notifications.models import OutboxKind, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -42,10 +45,13 @@ def _publish(message_ids: list[str]) -> None:
     try:
         for message_id in message_ids:
             outbox_deliver.apply_async(args=(message_id,))
-    except Exception:
+    except Exception as exc:
         _broker_down_until = time.monotonic() + _BROKER_COOLDOWN_SECONDS
         logger.warning(
-            "broker unavailable; %d outbox message(s) left to the relay", len(message_ids)
+            "broker unavailable (%s: %s); %d outbox message(s) left to the relay",
+            type(exc).__name__,
+            exc,
+            len(message_ids),
         )
 
 
@@ -76,16 +82,21 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
 
 
+def _claim(message_id: UUID | str) -> OutboxMessage | None:
+    """Lock a pending message for this transaction; None if it is sent, failed or taken."""
+    return (
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(id=message_id, status=OutboxStatus.PENDING)
+        .first()
+    )
+
+
 def outbox_message_deliver(*, message_id: UUID | str) -> DeliveryOutcome:
     """Perform one message's side effect at most once per success; safe to call concurrently."""
     from boxoffice.notifications.handlers import HANDLERS  # noqa: PLC0415 - import cycle
 
     with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(id=message_id, status=OutboxStatus.PENDING)
-            .first()
-        )
+        message = _claim(message_id)
         if message is None:
             return "skipped"  # already sent or failed, or another worker holds it right now
         message.attempts += 1
@@ -122,6 +133,35 @@ def outbox_relay(*, limit: int = 500) -> dict[str, int]:
     for message_id in due:
         outcomes[outbox_message_deliver(message_id=message_id)] += 1
     return outcomes
+
+
+def event_notify_attendees(*, event: Event, subject: str, message: str) -> int:
+    """Queue the organizer's message to every active attendee with a confirmed booking."""
+    recipients = list(
+        User.objects.filter(
+            is_active=True,
+            bookings__event=event,
+            bookings__status=BookingStatus.CONFIRMED,
+        )
+        .distinct()
+        .values_list("id", flat=True)
+    )
+    with transaction.atomic():
+        outbox_messages_create(
+            messages=[
+                (
+                    OutboxKind.ORGANIZER_NOTIFICATION,
+                    {
+                        "event_id": str(event.pk),
+                        "user_id": str(user_id),
+                        "subject": subject,
+                        "message": message,
+                    },
+                )
+                for user_id in recipients
+            ]
+        )
+    return len(recipients)
 
 
 def outbox_message_retry(*, message_id: UUID | str) -> bool:

@@ -82,13 +82,20 @@ def client(user: User) -> APIClient:
 
 
 def booking_call(
-    api: APIClient, event: Event, lines: list[tuple[TicketType, int]], **headers: str
+    api: APIClient,
+    event: Event,
+    lines: Sequence[tuple[Any, int]],
+    headers: dict[str, str] | None = None,
 ) -> Callable[[], Any]:
     body = {
         "event": str(event.pk),
         "items": [{"ticket_type": str(t.pk), "quantity": q} for t, q in lines],
     }
-    return lambda: api.post("/api/v1/bookings/", body, format="json", **headers)
+    return lambda: api.post("/api/v1/bookings/", body, format="json", headers=headers)
+
+
+def cancel_call(api: APIClient, booking_id: Any) -> Callable[[], Any]:
+    return lambda: api.post(f"/api/v1/bookings/{booking_id}/cancel/")
 
 
 def inventory_violations(event: Event) -> list[str]:

@@ -30,8 +30,8 @@ def body_for(ticket_type: TicketType, quantity: int = 1) -> dict[str, Any]:
 
 
 def post(user: User, body: dict[str, Any], key: str | None) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client(user).post(BOOKINGS, body, format="json", **headers)
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client(user).post(BOOKINGS, body, format="json", headers=headers)
 
 
 def test_repeat_replays_the_first_response(attendee: User, ticket_type: TicketType) -> None:

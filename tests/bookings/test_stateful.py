@@ -77,8 +77,8 @@ class BookingMachine(RuleBasedStateMachine):
             "event": str(self.event.pk),
             "items": [{"ticket_type": str(self.types[t].pk), "quantity": q} for t, q in lines],
         }
-        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-        return self.clients[user].post("/api/v1/bookings/", body, format="json", **headers)
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.clients[user].post("/api/v1/bookings/", body, format="json", headers=headers)
 
     @rule(
         target=bookings,
