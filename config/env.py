@@ -26,7 +26,7 @@ def database_config(*, default_options: dict[str, Any]) -> dict[str, Any]:
             "embedded PostgreSQL) or export DATABASE_URL=postgres://user@host:5432/name."
         )
     config = environ.Env.db_url_config(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
+    if config.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL.")
     # A Unix socket directory arrives url-encoded in the host part.
     config["HOST"] = unquote(str(config.get("HOST", "")))

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, database_config, env
+
+# Lets typed code subscript Django's generic classes (ModelAdmin[Event], ...) at runtime.
+django_stubs_ext.monkeypatch()
 
 # --- Core --------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

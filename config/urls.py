@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("boxoffice.events.urls")),
     path("", include("boxoffice.bookings.urls")),
     path("", include("boxoffice.notifications.urls")),
+    path("", include("boxoffice.analytics.urls")),
     path("health/", HealthApi.as_view(), name="health"),
 ]
 

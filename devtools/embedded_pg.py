@@ -5,7 +5,7 @@ Usage:
                                                     embedded server (started if needed, stopped
                                                     afterwards if this call started it); a set
                                                     DATABASE_URL wins
-    python -m devtools.embedded_pg start|stop|url|status
+    python -m devtools.embedded_pg start|url|stop|status   (start and url print the URL)
 
 The data lives under `.data/pg` and survives restarts. The server listens on a Unix socket only.
 """
@@ -116,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         if not command:
             parser.error("exec needs a command after --")
         return run_with_database(command)
-    if args.action == "start":
+    if args.action in {"start", "url"}:
         print(start()[0])
-    elif args.action == "url":
-        print(start()[0] if not PGDATA.exists() or _is_running() else "not running")
     elif args.action == "stop":
         stop()
     elif args.action == "status":

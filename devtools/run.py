@@ -32,21 +32,16 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 def _offer_demo_data(env: dict[str, str]) -> None:
     probe = subprocess.run(
-        [PY, "manage.py", "seed_demo", "--if-empty", "--check"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        [PY, "manage.py", "seed_demo", "--check-empty"], env=env, cwd=ROOT, check=False
     )
     if probe.returncode != 0:
-        return  # not empty (or no seed command)
+        return  # the database has data already
     if sys.stdin.isatty():
         answer = input("The database is empty. Load demo events and users? [y/N] ").strip().lower()
         if answer in {"y", "yes"}:
             _manage(env, "seed_demo")
             return
-    print("Tip: `make shell` or `.venv/bin/python manage.py seed_demo` loads demo data.")
+    print("The database is empty: `.venv/bin/python manage.py seed_demo` loads a demo.")
 
 
 def main() -> int:

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from boxoffice.analytics import api
+
+app_name = "analytics"
+
+urlpatterns = [
+    path(
+        "events/<uuid:event_id>/analytics/",
+        api.EventAnalyticsApi.as_view(),
+        name="event-analytics",
+    ),
+    path("admin/analytics/", api.PlatformAnalyticsApi.as_view(), name="platform-analytics"),
+    path("admin/users/staff/", api.StaffCreateApi.as_view(), name="staff-create"),
+    path("admin/users/bulk-delete/", api.BulkDeleteApi.as_view(), name="users-bulk-delete"),
+]

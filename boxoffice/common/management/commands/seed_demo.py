@@ -1,0 +1,163 @@
+"""Create a realistic demo: organizers, attendees, categories, events with VIP / Regular / Early
+Bird ticket types, and bookings - all through the same services the API uses."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from boxoffice.accounts.models import Role, User
+from boxoffice.accounts.services import user_register
+from boxoffice.bookings.services import BookingLine, booking_cancel, booking_create
+from boxoffice.common.exceptions import DomainError
+from boxoffice.events.models import Category, Event, EventStatus
+from boxoffice.events.services import (
+    category_create,
+    event_create,
+    event_update,
+    ticket_type_create,
+)
+
+DEMO_PASSWORD = "boxoffice-demo-2026"
+
+EVENTS = [
+    ("Lisbon Jazz Nights", "jazz", "Hot Clube de Portugal", "Lisbon", "EUR", 220),
+    ("Porto Rock Festival", "rock", "Parque da Cidade", "Porto", "EUR", 900),
+    ("Hamlet, reimagined", "theatre", "Teatro Nacional D. Maria II", "Lisbon", "EUR", 300),
+    ("Derby: Benfica vs Sporting", "football", "Estádio da Luz", "Lisbon", "EUR", None),
+    ("London Symphony at the Barbican", "classical", "Barbican Hall", "London", "GBP", 400),
+    ("Brooklyn Indie Showcase", "rock", "Brooklyn Steel", "New York", "USD", 150),
+]
+CATEGORIES = [
+    ("Music", "music", None),
+    ("Jazz", "jazz", "music"),
+    ("Rock", "rock", "music"),
+    ("Classical", "classical", "music"),
+    ("Theatre", "theatre", None),
+    ("Sports", "sports", None),
+    ("Football", "football", "sports"),
+]
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--check-empty",
+            action="store_true",
+            help="Create nothing; exit 0 if the database has no events and no users, else 1.",
+        )
+        parser.add_argument("--force", action="store_true", help="Seed even if data exists.")
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed.")
+
+    def handle(self, *args: Any, check_empty: bool, force: bool, seed: int, **options: Any) -> None:
+        empty = not Event.objects.exists() and not User.objects.filter(is_superuser=False).exists()
+        if check_empty:
+            raise SystemExit(0 if empty else 1)
+        if not empty and not force:
+            raise CommandError(
+                "The database already has data; pass --force to add the demo anyway."
+            )
+        rng = random.Random(seed)
+        with transaction.atomic():
+            self._seed(rng)
+        self.stdout.write(
+            self.style.SUCCESS(f"Done. Every demo account's password: {DEMO_PASSWORD}")
+        )
+
+    def _say(self, message: str) -> None:
+        self.stdout.write(f"  {message}")
+
+    def _seed(self, rng: random.Random) -> None:
+        suffix = rng.randrange(10_000)
+        self.stdout.write("Creating users...")
+        organizers = [
+            user_register(
+                email=f"{name.lower()}.organizer{suffix}@example.com",
+                password=DEMO_PASSWORD,
+                first_name=name,
+                last_name="Organizer",
+                role=Role.ORGANIZER,
+            )
+            for name in ("Alice", "Bruno")
+        ]
+        attendees = [
+            user_register(
+                email=f"{name.lower()}{suffix}@example.com", password=DEMO_PASSWORD, first_name=name
+            )
+            for name in ("Carla", "Diogo", "Eva", "Filipe", "Grace", "Hugo", "Ines", "Joao")
+        ]
+        for user in (*organizers, *attendees):
+            self._say(f"{user.email} ({user.role})")
+
+        self.stdout.write("Creating categories...")
+        categories: dict[str, Category] = {c.slug: c for c in Category.objects.all()}
+        for name, slug, parent in CATEGORIES:
+            if slug not in categories:
+                categories[slug] = category_create(
+                    name=name, slug=slug, parent=categories.get(parent or "")
+                )
+                self._say(categories[slug].path)
+
+        self.stdout.write("Creating events and ticket types...")
+        events: list[Event] = []
+        now = timezone.now()
+        for index, (title, category, venue, city, currency, capacity) in enumerate(EVENTS):
+            start = (now + timedelta(days=14 + 9 * index)).replace(
+                hour=20, minute=0, second=0, microsecond=0
+            )
+            event = event_create(
+                organizer=organizers[index % 2],
+                title=title,
+                description=f"{title} at {venue}, {city}.",
+                venue=venue,
+                city=city,
+                category=categories[category],
+                start_time=start,
+                end_time=start + timedelta(hours=3),
+                capacity=capacity,
+                max_tickets_per_user=8,
+                currency=currency,
+            )
+            base = Decimal(rng.choice([25, 35, 45, 60]))
+            ticket_type_create(
+                event=event, name="VIP", price=base * 3, quantity=20, max_per_booking=4
+            )
+            ticket_type_create(
+                event=event, name="Regular", price=base, quantity=(capacity or 500) - 60
+            )
+            ticket_type_create(
+                event=event,
+                name="Early Bird",
+                price=(base * Decimal("0.7")).quantize(Decimal("1.00")),
+                quantity=40,
+                sales_end=now + timedelta(days=7),
+            )
+            events.append(event_update(event=event, status=EventStatus.PUBLISHED))
+            self._say(f"{title} ({city}, {currency}, {start:%Y-%m-%d})")
+
+        self.stdout.write("Booking tickets...")
+        booked = cancelled = 0
+        for event in events:
+            types = list(event.ticket_types.all())
+            for attendee in rng.sample(attendees, k=5):
+                lines = [
+                    BookingLine(t.pk, rng.randint(1, 2))
+                    for t in rng.sample(types, k=rng.randint(1, 2))
+                ]
+                try:
+                    booking = booking_create(user=attendee, event_id=event.pk, lines=lines)
+                except DomainError:
+                    continue
+                booked += 1
+                if rng.random() < 0.15:
+                    booking_cancel(booking=booking)
+                    cancelled += 1
+        self._say(f"{booked} bookings, {cancelled} of them cancelled")
