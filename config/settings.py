@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = env.str("DJANGO_ROOT_URLCONF", default="config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -266,6 +266,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 OUTBOX_RELAY_INTERVAL_SECONDS = CELERY_BEAT_SCHEDULE["outbox-relay"]["schedule"]
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# "celery": hand each message to Celery right after commit (in-process without a broker);
+# "relay": leave every message to the periodic relay (no per-request work at all).
+OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery")
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- Email -------------------------------------------------------------------------------------

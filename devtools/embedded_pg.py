@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -84,12 +85,30 @@ def stop() -> None:
         _pg_ctl("-w", "-m", "fast", "stop")
 
 
-def run_with_database(command: list[str]) -> int:
-    """Run `command` with DATABASE_URL set, forwarding Ctrl-C / SIGTERM, then clean up."""
+def local_secret_key() -> str:
+    """A persistent secret for local commands, so they need no configuration and DEBUG stays off."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def local_environment() -> tuple[dict[str, str], bool]:
+    """os.environ plus what local commands need: a database (embedded unless DATABASE_URL is
+    set) and a secret key. Returns the environment and whether the database was started here."""
     env = dict(os.environ)
     started = False
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"], started = start()
+    env.setdefault("DJANGO_SECRET_KEY", local_secret_key())
+    return env, started
+
+
+def run_with_database(command: list[str]) -> int:
+    """Run `command` in the local environment, forwarding Ctrl-C / SIGTERM, then clean up."""
+    env, started = local_environment()
     proc = subprocess.Popen(command, env=env)
 
     def forward(signum: int, _frame: object) -> None:

@@ -4,7 +4,6 @@ gunicorn on PORT. Ctrl-C stops everything this started, including the embedded d
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -14,16 +13,6 @@ from devtools import embedded_pg
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-
-
-def _secret_key() -> str:
-    """A persistent local secret, so `make run` needs no configuration and DEBUG stays off."""
-    path = embedded_pg.DATA_DIR / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
@@ -44,21 +33,20 @@ def _offer_demo_data(env: dict[str, str]) -> None:
     print("The database is empty: `.venv/bin/python manage.py seed_demo` loads a demo.")
 
 
+def _workers(env: dict[str, str]) -> list[str]:
+    """Several processes share a cache only through Redis: without it, one process with
+    threads, so a write is visible on the next read from any thread."""
+    if env.get("REDIS_URL"):
+        default = str(max(2, 2 * (os.cpu_count() or 1) - 1))
+        return ["--workers", env.get("WEB_CONCURRENCY", default)]
+    return ["--workers", "1", "--worker-class", "gthread", "--threads", env.get("WEB_THREADS", "8")]
+
+
 def main() -> int:
-    env = dict(os.environ)
-    started_db = False
-    if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"], started_db = embedded_pg.start()
+    env, started_db = embedded_pg.local_environment()
+    if "DATABASE_URL" not in os.environ:
         print("Embedded PostgreSQL running (data in .data/pg).")
-    if not env.get("DJANGO_SECRET_KEY") and env.get("DJANGO_DEBUG", "").lower() not in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }:
-        env["DJANGO_SECRET_KEY"] = _secret_key()
     port = env.get("PORT", "8000")
-    workers = env.get("WEB_CONCURRENCY", str(max(2, (os.cpu_count() or 1) * 2)))
     children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -81,14 +69,13 @@ def main() -> int:
             "config.wsgi",
             "--bind",
             f"{env.get('HOST', '127.0.0.1')}:{port}",
-            "--workers",
-            workers,
             "--access-logfile",
             "-",
             "--graceful-timeout",
             "10",
             "--timeout",
             "30",
+            *_workers(env),
         ]
         children.append(subprocess.Popen(gunicorn, env=env, cwd=ROOT))
         print(

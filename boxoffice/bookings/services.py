@@ -12,27 +12,38 @@ Inventory invariants (DESIGN.md "Booking: the hot path"):
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings.codes import booking_reference, ticket_code
 from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket, TicketStatus
-from boxoffice.common.exceptions import Conflict, ServiceUnavailable, ValidationFailed
+from boxoffice.common.exceptions import (
+    Conflict,
+    DomainError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Event, EventStatus, TicketType
 from boxoffice.events.selectors import ticket_type_on_sale
 from boxoffice.notifications.models import OutboxKind
-from boxoffice.notifications.services import outbox_messages_create
+from boxoffice.notifications.services import (
+    outbox_dispatch_on_commit,
+    outbox_message_new,
+    outbox_messages_create,
+)
 
 MAX_LINES = 20
 
@@ -97,9 +108,19 @@ def _check_line_shape(lines: Sequence[BookingLine]) -> None:
         seen.add(line.ticket_type_id)
 
 
-def _bookable_event(event_id: UUID, *, now: datetime) -> Event:
-    event = Event.objects.filter(id=event_id).exclude(status=EventStatus.DRAFT).first()
-    if event is None:
+def _load(
+    *, event_id: UUID, lines: Sequence[BookingLine]
+) -> tuple[Event | None, dict[UUID, TicketType]]:
+    """The event and the requested types of it, in one query (two when no line matches)."""
+    ids = [line.ticket_type_id for line in lines]
+    rows = list(TicketType.objects.select_related("event").filter(event_id=event_id, id__in=ids))
+    if rows:
+        return rows[0].event, {t.pk: t for t in rows}
+    return Event.objects.filter(id=event_id).first(), {}
+
+
+def _check_bookable(event: Event | None, *, now: datetime) -> Event:
+    if event is None or event.status == EventStatus.DRAFT:
         raise ValidationFailed.for_field("event", "No such event.")
     if event.status == EventStatus.CANCELLED:
         raise ValidationFailed.for_field("event", "The event is cancelled.")
@@ -109,14 +130,8 @@ def _bookable_event(event_id: UUID, *, now: datetime) -> Event:
 
 
 def _resolve_lines(
-    *, event: Event, lines: Sequence[BookingLine], now: datetime
+    *, event: Event, types: dict[UUID, TicketType], lines: Sequence[BookingLine], now: datetime
 ) -> list[tuple[TicketType, int]]:
-    types = {
-        t.pk: t
-        for t in TicketType.objects.filter(
-            event=event, id__in=[line.ticket_type_id for line in lines]
-        )
-    }
     resolved: list[tuple[TicketType, int]] = []
     for index, line in enumerate(lines):
         ticket_type = types.get(line.ticket_type_id)
@@ -145,8 +160,9 @@ def _validate_request(
     """Every check that needs no lock: ids, limits, sales windows, event state."""
     _check_line_shape(lines)
     now = timezone.now()
-    event = _bookable_event(event_id, now=now)
-    resolved = _resolve_lines(event=event, lines=lines, now=now)
+    loaded, types = _load(event_id=event_id, lines=lines)
+    event = _check_bookable(loaded, now=now)
+    resolved = _resolve_lines(event=event, types=types, lines=lines, now=now)
     total = sum(quantity for _, quantity in resolved)
     if event.max_tickets_per_user is not None and total > event.max_tickets_per_user:
         raise TicketLimitExceeded.for_field(
@@ -185,37 +201,68 @@ def _check_user_cap(*, user: User, event: Event, limit: int, requested: int) -> 
         )
 
 
-def _reserve_inventory(*, event: Event, lines: list[tuple[TicketType, int]]) -> None:
-    """Move the counters under their bounds: event first, then types by id (the lock order)."""
-    total = sum(quantity for _, quantity in lines)
-    event_ok = (
-        Event.objects.filter(id=event.pk, status=EventStatus.PUBLISHED, start_time__gt=Now())
-        .filter(Q(capacity__isnull=True) | Q(tickets_sold__lte=F("capacity") - total))
-        .update(tickets_sold=F("tickets_sold") + total)
-    )
-    if not event_ok:
-        current = Event.objects.get(pk=event.pk)
-        if current.status != EventStatus.PUBLISHED or current.start_time <= timezone.now():
-            raise ValidationFailed.for_field("event", "The event is no longer open for booking.")
-        raise _sold_out([], "The event is sold out.")
-    short = []
-    for ticket_type, quantity in sorted(lines, key=lambda line: line[0].pk):
-        updated = TicketType.objects.filter(
-            id=ticket_type.pk, quantity_sold__lte=F("quantity") - quantity
-        ).update(quantity_sold=F("quantity_sold") + quantity)
-        if not updated:
-            short.append(ticket_type)
-    if short:
-        for ticket_type in short:
-            ticket_type.refresh_from_db(fields=["quantity", "quantity_sold"])
-        raise _sold_out(short)
+# Only an event that is still open may sell: re-checked under the event row's lock, so a booking
+# that passed validation just before the event was cancelled (or started) is refused.
+EVENT_OPEN_SQL = "status = 'published' AND start_time > now()"
+
+
+def _booking_statement(lines: int) -> str:
+    """One statement for the whole write. The event's counter moves first, then each ticket
+    type's in id order - each UPDATE waits for the one before (EXISTS on it), which is the lock
+    order - each under its bound; only if every counter moved are the booking, its items, its
+    tickets and its outbox message inserted. Otherwise nothing is inserted and the caller rolls
+    back the counters that did move."""
+    parts = [
+        "ev AS (UPDATE events_event SET tickets_sold = tickets_sold + %(total)s"
+        f" WHERE id = %(event)s AND {EVENT_OPEN_SQL}"
+        " AND (capacity IS NULL OR tickets_sold + %(total)s <= capacity) RETURNING id)"
+    ]
+    previous = "ev"
+    for index in range(lines):
+        parts.append(
+            f"t{index} AS (UPDATE events_tickettype"
+            f" SET quantity_sold = quantity_sold + %(q{index})s"
+            f" WHERE id = %(t{index})s AND quantity_sold + %(q{index})s <= quantity"
+            f" AND EXISTS (SELECT 1 FROM {previous}) RETURNING id)"
+        )
+        previous = f"t{index}"
+    parts += [
+        "b AS (INSERT INTO bookings_booking (id, created_at, updated_at, reference, user_id,"
+        " event_id, status, total_amount, currency, cancelled_at)"
+        " SELECT %(booking)s, %(now)s, %(now)s, %(reference)s, %(user)s, %(event)s, 'confirmed',"
+        " %(total_amount)s, %(currency)s, NULL"
+        f" WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING id)",
+        "i AS (INSERT INTO bookings_bookingitem"
+        " (id, booking_id, ticket_type_id, quantity, unit_price)"
+        " SELECT v.id, b.id, v.type, v.quantity, v.price FROM b CROSS JOIN"
+        " unnest(%(item_ids)s::uuid[], %(item_types)s::uuid[], %(item_quantities)s::int[],"
+        " %(item_prices)s::numeric[]) AS v(id, type, quantity, price))",
+        "tk AS (INSERT INTO bookings_ticket (id, booking_id, ticket_type_id, code, status,"
+        " checked_in_at) SELECT v.id, b.id, v.type, v.code, 'valid', NULL FROM b CROSS JOIN"
+        " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[])"
+        " AS v(id, type, code))",
+        "o AS (INSERT INTO notifications_outboxmessage (id, kind, payload, status, attempts,"
+        " available_at, created_at, sent_at, last_error) SELECT %(message)s, %(kind)s,"
+        " %(payload)s::jsonb, 'pending', 0, %(available_at)s, %(now)s, NULL, '' FROM b)",
+    ]
+    return "WITH " + ",\n".join(parts) + "\nSELECT EXISTS (SELECT 1 FROM b)"
 
 
 class _ReferenceCollision(Exception):
     pass
 
 
-def _insert_booking(*, user: User, event: Event, lines: list[tuple[TicketType, int]]) -> Booking:
+class _Refused(Exception):
+    pass
+
+
+def _record_booking(
+    *, user: User, event: Event, lines: list[tuple[TicketType, int]]
+) -> Booking | None:
+    """Reserve and insert in one round trip; None when a bound or the event's state refused
+    (the counters that did move are undone by the caller's rollback)."""
+    lines = sorted(lines, key=lambda line: line[0].pk)  # the lock order
+    now = timezone.now()
     booking = Booking(
         reference=booking_reference(),
         user=user,
@@ -223,6 +270,8 @@ def _insert_booking(*, user: User, event: Event, lines: list[tuple[TicketType, i
         status=BookingStatus.CONFIRMED,
         total_amount=sum((t.price * quantity for t, quantity in lines), Decimal("0.00")),
         currency=event.currency,
+        created_at=now,
+        updated_at=now,
     )
     items = [
         BookingItem(booking=booking, ticket_type=t, quantity=quantity, unit_price=t.price)
@@ -233,17 +282,61 @@ def _insert_booking(*, user: User, event: Event, lines: list[tuple[TicketType, i
         for t, quantity in lines
         for _ in range(quantity)
     ]
+    message = outbox_message_new(
+        kind=OutboxKind.BOOKING_CONFIRMED, payload={"booking_id": str(booking.pk)}
+    )
+    params: dict[str, Any] = {
+        "event": event.pk,
+        "total": sum(quantity for _, quantity in lines),
+        "booking": booking.pk,
+        "now": now,
+        "reference": booking.reference,
+        "user": user.pk,
+        "total_amount": booking.total_amount,
+        "currency": booking.currency,
+        "item_ids": [item.pk for item in items],
+        "item_types": [item.ticket_type_id for item in items],
+        "item_quantities": [item.quantity for item in items],
+        "item_prices": [item.unit_price for item in items],
+        "ticket_ids": [ticket.pk for ticket in tickets],
+        "ticket_types": [ticket.ticket_type_id for ticket in tickets],
+        "ticket_codes": [ticket.code for ticket in tickets],
+        "message": message.pk,
+        "kind": message.kind,
+        "payload": json.dumps(message.payload),
+        "available_at": message.available_at,
+    }
+    for index, (ticket_type, quantity) in enumerate(lines):
+        params[f"t{index}"] = ticket_type.pk
+        params[f"q{index}"] = quantity
     try:
-        booking.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_booking_statement(len(lines)), params)
+            (created,) = cursor.fetchone()
     except IntegrityError as exc:
         if "reference" in str(exc):
             raise _ReferenceCollision from exc
         raise
-    BookingItem.objects.bulk_create(items)
-    Ticket.objects.bulk_create(tickets)
+    if not created:
+        return None
+    outbox_dispatch_on_commit([message.pk])
     # The response is rendered from memory: no queries after the counters are locked.
+    booking._state.adding = False
     booking._prefetched_objects_cache = {"items": items, "tickets": tickets}  # type: ignore[attr-defined]
     return booking
+
+
+def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainError:
+    """Why the statement refused: the event closed meanwhile, or (which) stock ran out."""
+    current = Event.objects.get(pk=event.pk)
+    if current.status != EventStatus.PUBLISHED or current.start_time <= timezone.now():
+        return ValidationFailed.for_field("event", "The event is no longer open for booking.")
+    total = sum(quantity for _, quantity in lines)
+    if current.capacity is not None and current.tickets_sold + total > current.capacity:
+        return _sold_out([], "The event is sold out.")
+    fresh = {t.pk: t for t in TicketType.objects.filter(pk__in=[t.pk for t, _ in lines])}
+    short = [fresh[t.pk] for t, quantity in lines if fresh[t.pk].quantity_available < quantity]
+    return _sold_out(short or [t for t, _ in lines])
 
 
 def booking_create(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> Booking:
@@ -257,13 +350,13 @@ def booking_create(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) 
                     _check_user_cap(
                         user=user, event=event, limit=event.max_tickets_per_user, requested=total
                     )
-                _reserve_inventory(event=event, lines=resolved)
-                booking = _insert_booking(user=user, event=event, lines=resolved)
-                outbox_messages_create(
-                    messages=[(OutboxKind.BOOKING_CONFIRMED, {"booking_id": str(booking.pk)})]
-                )
+                booking = _record_booking(user=user, event=event, lines=resolved)
+                if booking is None:
+                    raise _Refused  # roll back the counters that moved before explaining
                 events_cache_invalidate(event_ids=[event.pk])
             return booking
+        except _Refused:
+            raise _refusal(event=event, lines=resolved) from None
         except _ReferenceCollision:
             continue  # 50 random bits collided: roll back and draw another reference
     raise ServiceUnavailable("Could not allocate a booking reference; retry the request.")

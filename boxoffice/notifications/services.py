@@ -55,22 +55,31 @@ def _publish(message_ids: list[str]) -> None:
         )
 
 
+def outbox_message_new(*, kind: OutboxKind, payload: Mapping[str, Any]) -> OutboxMessage:
+    """An unsaved message with its schedule: right away for the relay in "relay" mode, after a
+    grace period otherwise (the after-commit hand-off to Celery goes first)."""
+    now = timezone.now()
+    grace = RELAY_GRACE if settings.OUTBOX_DISPATCH == "celery" else timedelta(0)
+    return OutboxMessage(kind=kind, payload=dict(payload), created_at=now, available_at=now + grace)
+
+
+def outbox_dispatch_on_commit(message_ids: Iterable[UUID | str]) -> None:
+    """Hand saved messages to Celery once the current transaction commits."""
+    if settings.OUTBOX_DISPATCH != "celery":
+        return
+    ids = [str(message_id) for message_id in message_ids]
+    if ids:
+        transaction.on_commit(lambda: _publish(ids), robust=True)
+
+
 def outbox_messages_create(
     *, messages: Iterable[tuple[OutboxKind, Mapping[str, Any]]]
 ) -> list[OutboxMessage]:
     """Record side effects in the current transaction; publish them once it commits."""
-    now = timezone.now()
-    rows = [
-        OutboxMessage(
-            kind=kind, payload=dict(payload), created_at=now, available_at=now + RELAY_GRACE
-        )
-        for kind, payload in messages
-    ]
-    if not rows:
-        return rows
-    OutboxMessage.objects.bulk_create(rows)
-    ids = [str(row.id) for row in rows]
-    transaction.on_commit(lambda: _publish(ids), robust=True)
+    rows = [outbox_message_new(kind=kind, payload=payload) for kind, payload in messages]
+    if rows:
+        OutboxMessage.objects.bulk_create(rows)
+        outbox_dispatch_on_commit(row.pk for row in rows)
     return rows
 
 

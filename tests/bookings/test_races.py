@@ -18,7 +18,8 @@ from django.db.models import F
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings import idempotency, services
-from boxoffice.bookings.models import Booking, BookingStatus
+from boxoffice.bookings.codes import booking_reference, ticket_code
+from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket
 from boxoffice.events.models import Event, TicketType
 from tests.bookings.races import (
     Outcome,
@@ -45,23 +46,44 @@ def observed(scenario: Callable[[], list[str]], attempts: int = 3) -> list[str]:
 # --- protections switched off, for the negative controls ---------------------------------------
 
 
-def naive_reserve(*, event: Event, lines: list[tuple[TicketType, int]]) -> None:
-    """Check-then-act without a lock: read the counters, compare, write back absolute values."""
+def naive_record(
+    *, user: User, event: Event, lines: list[tuple[TicketType, int]]
+) -> Booking | None:
+    """The weekend-project version: read the counters, compare, write back absolute values,
+    then insert - check-then-act with no lock and no bound in the UPDATE."""
     total = sum(quantity for _, quantity in lines)
     current_event = Event.objects.get(pk=event.pk)
     if (
         current_event.capacity is not None
         and current_event.tickets_sold + total > current_event.capacity
     ):
-        raise services.SoldOut()
+        return None
     for ticket_type, quantity in lines:
         current = TicketType.objects.get(pk=ticket_type.pk)
         if current.quantity_sold + quantity > current.quantity:
-            raise services.SoldOut()
+            return None
         TicketType.objects.filter(pk=ticket_type.pk).update(
             quantity_sold=current.quantity_sold + quantity
         )
     Event.objects.filter(pk=event.pk).update(tickets_sold=current_event.tickets_sold + total)
+    booking = Booking.objects.create(
+        reference=booking_reference(),
+        user=user,
+        event=event,
+        total_amount=0,
+        currency=event.currency,
+    )
+    items = [
+        BookingItem.objects.create(booking=booking, ticket_type=t, quantity=q, unit_price=t.price)
+        for t, q in lines
+    ]
+    tickets = [
+        Ticket.objects.create(booking=booking, ticket_type=t, code=ticket_code())
+        for t, q in lines
+        for _ in range(q)
+    ]
+    booking._prefetched_objects_cache = {"items": items, "tickets": tickets}  # type: ignore[attr-defined]
+    return booking
 
 
 def unlocked_booking(*, booking_id: Any) -> Booking:
@@ -94,7 +116,7 @@ def test_flash_sale_sells_exactly_the_stock() -> None:
 
 
 def test_flash_sale_negative_control(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_reserve_inventory", naive_reserve)
+    monkeypatch.setattr(services, "_record_booking", naive_record)
 
     def scenario() -> list[str]:
         _, event = flash_sale()
@@ -139,7 +161,7 @@ def test_mixed_quantities_share_the_event_capacity() -> None:
 
 
 def test_mixed_quantities_negative_control(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_reserve_inventory", naive_reserve)
+    monkeypatch.setattr(services, "_record_booking", naive_record)
     problems = observed(lambda: inventory_violations(mixed_quantities(seed=7)[1]))
     assert problems
 

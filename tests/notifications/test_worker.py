@@ -7,6 +7,7 @@ broker stopped, bookings still succeed and their emails go out once it is back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -74,7 +75,9 @@ class Harness:
     def start(self, *args: str, delay: float = 0.0) -> subprocess.Popen[bytes]:
         env = {**self.env, "TEST_MAIL_DELAY": str(delay)}
         log = (self.mail_dir / f"process-{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes.append(process)
         return process
 
@@ -107,9 +110,14 @@ class Harness:
 
     def stop_all(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
+            kill_group(process)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and its children (a worker's embedded beat is a forked child)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
 
 
 @pytest.fixture
@@ -152,8 +160,7 @@ def test_worker_killed_mid_send_neither_loses_nor_duplicates(harness: Harness) -
     slow = harness.worker(delay=5)
     (message_id,) = book_through_http(1)
     wait_for((harness.mail_dir / f"{message_id}@boxoffice.sending").exists)
-    os.kill(slow.pid, signal.SIGKILL)  # inside the send, before anything was written
-    slow.wait(10)
+    kill_group(slow)  # inside the send, before anything was written
     # The dead worker's transaction is rolled back: the row is pending and unlocked again.
     wait_for(lambda: OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.PENDING)
     make_due()
