@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m devtools.embedded_pg exec --
 # Static analysis imports settings; give it harmless values so it never needs a database.
 LINT_ENV := DJANGO_SECRET_KEY=lint-only DATABASE_URL=postgres://lint@localhost/lint
 
-.PHONY: help install run test lint format check migrate makemigrations shell superuser worker bench bench-smoke schema clean
+.PHONY: help install run test lint format check migrate makemigrations shell superuser worker bench bench-smoke fuzz faults schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -63,6 +63,12 @@ superuser: install ## create a superuser (non-interactive with DJANGO_SUPERUSER_
 worker: install ## Celery worker + beat (needs REDIS_URL)
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (without it tasks run in-process)"; exit 2; }
 	$(WITH_DB) $(VENV)/bin/celery -A config worker --beat --loglevel=INFO
+
+fuzz: install ## schemathesis against the running server's OpenAPI schema (FUZZ_ARGS=...)
+	$(WITH_DB) $(PY) -m devtools.fuzz $(FUZZ_ARGS)
+
+faults: install ## fault injection under booking load: 0 lost, 0 duplicated (see docs/reliability.md)
+	$(WITH_DB) $(PY) -m devtools.faults $(FAULTS_ARGS)
 
 schema: install ## write the OpenAPI document to schema.yaml
 	$(WITH_DB) $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yaml

@@ -16,18 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from devtools import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -40,63 +35,17 @@ TARGETS = {
 }
 
 
-def database_urls(base: str) -> tuple[str, str, str]:
-    """(Django URL of the bench database, libpq DSN of it, libpq DSN of the server's postgres)."""
-    parts = urlsplit(base)
-    bench = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    host = parts.hostname or ""
-    if host.startswith("%2f") or host.startswith("%2F") or host.startswith("/"):
-        from urllib.parse import unquote
-
-        socket_dir = unquote(parts.netloc.split("@")[-1])
-        user = parts.username or "postgres"
-        return (
-            bench,
-            f"host={socket_dir} user={user} dbname={BENCH_DB}",
-            f"host={socket_dir} user={user} dbname=postgres",
-        )
-    user = parts.username or "postgres"
-    password = f" password={parts.password}" if parts.password else ""
-    port = parts.port or 5432
-    common = f"host={host} port={port} user={user}{password}"
-    return bench, f"{common} dbname={BENCH_DB}", f"{common} dbname=postgres"
-
-
-def recreate_database(admin_dsn: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-" + "x" * 40)
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-
-
 def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
     from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import AccessToken
 
     from boxoffice.accounts.models import Role, User
     from boxoffice.events.models import Event, EventStatus, TicketType
 
-    call_command("migrate", verbosity=0)
     organizer = User.objects.create_user(
         "bench-organizer@example.com", "bench-organizer-pass-1", role=Role.ORGANIZER
     )
@@ -146,49 +95,20 @@ def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
     }
 
 
-def start_server(*, port: int, workers: int, database_url: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ROOT_URLCONF": "bench.urls",
-        "EMAIL_URL": "dummymail://",
+def start_bench_server(*, port: int, workers: int, database_url: str) -> subprocess.Popen[bytes]:
+    return harness.start_server(
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        DJANGO_ROOT_URLCONF="bench.urls",
+        EMAIL_URL="dummymail://",
         # Without a broker, leave emails to the relay instead of rendering them in the request.
-        "OUTBOX_DISPATCH": "celery" if os.environ.get("REDIS_URL") else "relay",
-        "DB_CONN_MAX_AGE": "600",
+        OUTBOX_DISPATCH="celery" if os.environ.get("REDIS_URL") else "relay",
         # A queue and key prefix of its own, removed afterwards: nothing is left in a shared Redis.
-        "CELERY_QUEUE": BENCH_NAMESPACE,
-        "CACHE_KEY_PREFIX": BENCH_NAMESPACE,
-        "LOG_LEVEL": "WARNING",
+        CELERY_QUEUE=BENCH_NAMESPACE,
+        CACHE_KEY_PREFIX=BENCH_NAMESPACE,
         **{f"THROTTLE_{scope}": "100000000/min" for scope in ("ANON", "USER", "BOOKING")},
-    }
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--backlog",
-        "2048",
-        "--log-level",
-        "warning",
-        "--timeout",
-        "60",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/api/v1/health/", timeout=2
-            ) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("the bench server did not become healthy")
+    )
 
 
 def clean_redis() -> None:
@@ -250,10 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench import ceiling as ceiling_mod
     from bench import loadgen
 
-    bench_url, bench_dsn, admin_dsn = database_urls(os.environ["DATABASE_URL"])
     print(f"Preparing database {BENCH_DB} and {users} users ...", flush=True)
-    recreate_database(admin_dsn)
-    setup_django(bench_url)
+    bench_url, bench_dsn = harness.scratch_database(BENCH_DB)
+    harness.setup_django(bench_url)
     fixtures = make_fixtures(users=users, last_seats=50)
     tokens: list[str] = fixtures["tokens"]
     types = fixtures["types"]
@@ -272,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     # Measured before and after the load, since the machine's speed drifts within a run.
     ceilings = [measure_ceiling()]
 
-    port = free_port()
+    port = harness.free_port()
     host = f"127.0.0.1:{port}"
-    server = start_server(port=port, workers=args.workers, database_url=bench_url)
+    server = start_bench_server(port=port, workers=args.workers, database_url=bench_url)
     phases: list[loadgen.Phase] = []
     try:
         pool = iter(tokens)  # every booking request is a distinct user
@@ -319,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         listing = read_phase("cached event list", "/api/v1/events/")
         detail = read_phase("cached event detail", f"/api/v1/events/{event_id}/")
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        harness.stop(server)
     clean_redis()
     ceilings.append(measure_ceiling())
     ceiling_64 = sum(ceilings) / len(ceilings)

@@ -126,8 +126,8 @@ else:
         }
     }
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-DJANGO_REDIS_LOGGER = "boxoffice.cache"
+# A Redis outage would log a traceback per cache operation; /api/v1/health/ reports it instead.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 
 # --- Auth --------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["boxoffice.common.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "boxoffice.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "boxoffice.common.schema.postprocess_problem_responses",
+        "boxoffice.common.schema.postprocess_links",
     ],
 }
 

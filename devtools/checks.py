@@ -29,6 +29,7 @@ def main() -> int:
         "DJANGO_HTTPS": "true",
         "DJANGO_SECRET_KEY": "x" * 64 + "-production-like-deploy-check-key",
         "DJANGO_ALLOWED_HOSTS": "boxoffice.example.com",
+        "REDIS_URL": "redis://cache.internal:6379/0",
     }
     run([PY, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=production)
     print("checks passed")

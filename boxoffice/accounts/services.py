@@ -61,6 +61,7 @@ def user_register(
     first_name: str = "",
     last_name: str = "",
     phone_number: str = "",
+    address: str = "",
     role: Role = Role.ATTENDEE,
 ) -> User:
     email = normalize_email(email)
@@ -71,6 +72,7 @@ def user_register(
         first_name=first_name,
         last_name=last_name,
         phone_number=phone_number,
+        address=address,
         role=role,
     )
     _validate_password(password, user=user, field="password")
@@ -219,17 +221,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     _revoke_refresh_tokens(user)
 
 
-def staff_user_create(
-    *, email: str, password: str, first_name: str = "", last_name: str = ""
-) -> User:
+def staff_user_create(*, email: str, password: str, **profile: str) -> User:
     """A staff account (superusers only, enforced by the caller's permission)."""
-    user = user_register(
-        email=email,
-        password=password,
-        first_name=first_name,
-        last_name=last_name,
-        role=Role.ORGANIZER,
-    )
+    user = user_register(email=email, password=password, role=Role.ORGANIZER, **profile)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     return user

@@ -6,17 +6,18 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings import idempotency, selectors, services
+from boxoffice.bookings.models import Booking
 from boxoffice.bookings.serializers import (
     BookingInputSerializer,
     BookingListQuerySerializer,
@@ -26,7 +27,6 @@ from boxoffice.bookings.serializers import (
 )
 from boxoffice.common.api import validated, validated_query
 from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
-from boxoffice.common.pagination import PageNumberPagination
 from boxoffice.common.schema import problem_responses
 from boxoffice.common.throttling import BookingThrottle, UserRateThrottle
 from boxoffice.events.selectors import event_get, event_get_managed
@@ -45,12 +45,6 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def paginated(request: Request, view: APIView, queryset: Any, serializer_class: Any) -> Response:
-    paginator: BasePagination = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get(idempotency.HEADER)
     if key is None:
@@ -60,27 +54,28 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-class BookingListApi(APIView):
+class BookingListApi(generics.ListAPIView[Booking]):
+    serializer_class = BookingSerializer
+
     def get_throttles(self) -> list[Any]:
         if self.request.method == "POST":
             return [BookingThrottle(), UserRateThrottle()]
         return super().get_throttles()
 
-    @extend_schema(
-        tags=TAG,
-        summary="My bookings",
-        parameters=[BookingListQuerySerializer],
-        responses={200: BookingSerializer(many=True), **problem_responses(400)},
-    )
-    def get(self, request: Request) -> Response:
-        query = validated_query(BookingListQuerySerializer, request)
-        bookings = selectors.booking_list_for_user(
-            user=cast(User, request.user),
+    def get_queryset(self) -> QuerySet[Booking]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Booking.objects.none()
+        query = validated_query(BookingListQuerySerializer, self.request)
+        return selectors.booking_list_for_user(
+            user=cast(User, self.request.user),
             status=query.get("status"),
             event_id=query.get("event"),
             upcoming=query.get("upcoming"),
         )
-        return paginated(request, self, bookings, BookingSerializer)
+
+    @extend_schema(tags=TAG, summary="My bookings", parameters=[BookingListQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         tags=TAG,
@@ -178,19 +173,24 @@ class BookingCancelApi(APIView):
         return Response(BookingSerializer(booking).data)
 
 
-class EventBookingListApi(APIView):
+class EventBookingListApi(generics.ListAPIView[Booking]):
+    serializer_class = EventBookingSerializer
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Booking.objects.none()
+        event = event_get_managed(event_id=self.kwargs["event_id"], user=self.request.user)
+        query = validated_query(EventBookingListQuerySerializer, self.request)
+        return selectors.booking_list_for_event(event=event, status=query.get("status"))
+
     @extend_schema(
         tags=["events"],
         summary="An event's bookings",
         description="The event's organizer and staff (403 for others who can see the event).",
         parameters=[EventBookingListQuerySerializer],
-        responses={200: EventBookingSerializer(many=True), **problem_responses(400)},
     )
-    def get(self, request: Request, event_id: UUID) -> Response:
-        event = event_get_managed(event_id=event_id, user=request.user)
-        query = validated_query(EventBookingListQuerySerializer, request)
-        bookings = selectors.booking_list_for_event(event=event, status=query.get("status"))
-        return paginated(request, self, bookings, EventBookingSerializer)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class EventCancelApi(APIView):

@@ -17,7 +17,7 @@ from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 DESCRIPTIONS = {
-    400: "Invalid input (`code` = `invalid`, `errors` names the fields).",
+    400: "Invalid input (`code` = `invalid`, `errors` names the fields) or malformed request.",
     401: "Missing, invalid, expired or revoked credentials.",
     403: "Authenticated but not allowed.",
     404: "Unknown or malformed id, or an object you may not see.",
@@ -60,16 +60,15 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiR
 
 class AutoSchema(SpectacularAutoSchema):
     def _standard_error_statuses(self) -> set[int]:
-        statuses = {401, 406, 429, 503}
+        # 400: invalid input, or a request Django refuses as malformed (any operation).
+        statuses = {400, 401, 406, 429, 503}
         method = self.method.upper()
-        if self.path_regex and "{" in self.path:
+        if "{" in self.path:
             statuses.add(404)
         if method in {"POST", "PUT", "PATCH"}:
-            statuses |= {400, 413, 415}
+            statuses |= {413, 415}
         if method == "GET" and self._is_list_view() and self._get_paginator():
-            statuses |= {400, 404}  # bad filter value; page out of range
-        elif method == "GET" and getattr(self.view, "filterset_class", None):
-            statuses.add(400)
+            statuses.add(404)  # page out of range
         perms = self.view.get_permissions()
         if any(not isinstance(p, permissions.AllowAny) for p in perms):
             statuses.add(403)
@@ -118,4 +117,40 @@ def postprocess_problem_responses(result: dict[str, Any], **_kwargs: Any) -> dic
                 bodies = (response.get("content") or {}).values()
                 if any(b.get("schema", {}).get("$ref", "").endswith("/Problem") for b in bodies):
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}
+    return result
+
+
+# Create -> use chains, as OpenAPI links: clients (and schemathesis' stateful phase) can follow
+# a created resource's id to the operations on it.
+LINKS = [
+    ("/api/v1/events/", "/api/v1/events/{event_id}/", "event_id"),
+    ("/api/v1/events/", "/api/v1/events/{event_id}/ticket-types/", "event_id"),
+    ("/api/v1/events/", "/api/v1/events/{event_id}/cancel/", "event_id"),
+    (
+        "/api/v1/events/{event_id}/ticket-types/",
+        "/api/v1/events/{event_id}/ticket-types/{ticket_type_id}/",
+        "ticket_type_id",
+    ),
+    ("/api/v1/bookings/", "/api/v1/bookings/{booking_id}/", "booking_id"),
+    ("/api/v1/bookings/", "/api/v1/bookings/{booking_id}/cancel/", "booking_id"),
+    ("/api/v1/categories/", "/api/v1/categories/{category_id}/", "category_id"),
+]
+
+
+def postprocess_links(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    paths = result.get("paths", {})
+    for source, target, parameter in LINKS:
+        created = paths.get(source, {}).get("post", {}).get("responses", {}).get("201")
+        if created is None or target not in paths:
+            continue
+        links = created.setdefault("links", {})
+        for method, operation in paths[target].items():
+            parameters = {parameter: "$response.body#/id"}
+            if "{event_id}" in target and parameter != "event_id":
+                parameters["event_id"] = "$request.path.event_id"
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": parameters,
+                "description": f"{method.upper()} the created resource.",
+            }
     return result

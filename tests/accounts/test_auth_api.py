@@ -393,3 +393,16 @@ class TestPasswordReset:
             ).status_code
             == 204
         )
+
+
+def test_register_takes_every_profile_field(api: APIClient) -> None:
+    body = {
+        "email": "full@example.com",
+        "password": PASSWORD,
+        "first_name": "Full",
+        "last_name": "Profile",
+        "phone_number": "+351 210 000 000",
+        "address": "Praça do Comércio, Lisboa",
+    }
+    user = api.post(REGISTER, body, format="json").json()["user"]
+    assert (user["phone_number"], user["address"]) == (body["phone_number"], body["address"])

@@ -300,3 +300,17 @@ def test_seed_demo_creates_a_realistic_demo(capsys: Any) -> None:
     with pytest.raises(SystemExit) as empty:
         call_command("seed_demo", "--check-empty")
     assert empty.value.code == 1
+
+
+def test_staff_create_takes_profile_fields(client_for: Any) -> None:
+    root = StaffFactory(is_superuser=True)
+    body = {
+        "email": "ops@example.com",
+        "password": "a-solid-passphrase-9",
+        "first_name": "Ops",
+        "phone_number": "0000",
+        "address": "HQ",
+    }
+    response = client_for(root).post("/api/v1/admin/users/staff/", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["address"] == "HQ"

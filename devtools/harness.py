@@ -1,0 +1,123 @@
+"""Shared by `make bench`, `make fuzz` and `make faults`: a scratch database on the configured
+server, Django pointed at it, and the production server (gunicorn) started against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scratch_database(name: str, base_url: str | None = None) -> tuple[str, str]:
+    """Drop and create database `name` next to DATABASE_URL's; return (Django URL, libpq DSN)."""
+    base = urlsplit(base_url or os.environ["DATABASE_URL"])
+    url = urlunsplit(base._replace(path=f"/{name}"))
+    netloc_host = base.netloc.rsplit("@", 1)[-1]
+    user = base.username or "postgres"
+    if netloc_host.lower().startswith("%2f"):  # an embedded server's Unix socket directory
+        common = f"host={unquote(netloc_host)} user={user}"
+    else:
+        password = f" password={base.password}" if base.password else ""
+        common = f"host={base.hostname} port={base.port or 5432} user={user}{password}"
+    with psycopg.connect(f"{common} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url, f"{common} dbname={name}"
+
+
+def setup_django(database_url: str, **env: str) -> None:
+    """Point this process's Django at `database_url` (before anything imports settings)."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "harness-secret-key-" + "x" * 40)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.update(env)
+    import django  # noqa: PLC0415 - only once the environment is set
+
+    django.setup()
+    from django.core.management import call_command  # noqa: PLC0415
+
+    call_command("migrate", verbosity=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1/health/"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"no healthy server on port {port} after {timeout}s")
+
+
+def start_server(
+    *, port: int, workers: int, database_url: str, **env: str
+) -> subprocess.Popen[bytes]:
+    """gunicorn as `make run` serves it, in its own process group so it can be killed whole."""
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        "DB_APPLICATION_NAME": "boxoffice",
+        **env,
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
+    try:
+        wait_healthy(port)
+    except RuntimeError:
+        kill(server)
+        raise
+    return server
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            kill(server)
+
+
+def kill(server: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the server and every worker, as a crash would."""
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    server.wait(30)

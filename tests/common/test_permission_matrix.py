@@ -1,0 +1,234 @@
+"""Every operation in the OpenAPI schema x every kind of caller -> the expected status.
+
+The cast: `owner` organizes the event; `attendee` holds a booking for it; `other_attendee` and
+`other_organizer` are strangers to both; `staff` is a staff member (not a superuser). The event
+has that booking, so deleting it (or its sold ticket type, or its category) is a 409 even for
+those allowed to try. An operation added to the API without a row here fails
+`test_every_operation_has_a_row`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from boxoffice.accounts.models import User
+from boxoffice.accounts.services import password_reset_link_params
+from boxoffice.bookings.services import BookingLine, booking_create
+from boxoffice.events.models import Event, TicketType
+from tests.conftest import bearer
+from tests.factories import (
+    PASSWORD,
+    CategoryFactory,
+    EventFactory,
+    OrganizerFactory,
+    StaffFactory,
+    TicketTypeFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "attendee", "other_attendee", "other_organizer", "owner", "staff")
+NEW_PASSWORD = "a-brand-new-passphrase-77"
+
+
+def row(
+    anonymous: int, attendee: int, other_attendee: int, other_organizer: int, owner: int, staff: int
+) -> dict[str, int]:
+    return dict(
+        zip(
+            ROLES, (anonymous, attendee, other_attendee, other_organizer, owner, staff), strict=True
+        )
+    )
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+SIGNED_IN = row(401, 200, 200, 200, 200, 200)
+MANAGE = row(401, 403, 403, 403, 200, 200)
+STAFF = row(401, 403, 403, 403, 403, 200)
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/api/v1/health/"): everyone(200),
+    ("POST", "/api/v1/auth/register/"): everyone(201),
+    ("POST", "/api/v1/auth/token/"): everyone(200),
+    ("POST", "/api/v1/auth/token/refresh/"): everyone(200),
+    ("POST", "/api/v1/auth/logout/"): row(401, 204, 204, 204, 204, 204),
+    ("GET", "/api/v1/auth/me/"): SIGNED_IN,
+    ("PATCH", "/api/v1/auth/me/"): SIGNED_IN,
+    ("DELETE", "/api/v1/auth/me/"): row(401, 204, 204, 204, 204, 204),
+    ("POST", "/api/v1/auth/password/change/"): row(401, 204, 204, 204, 204, 204),
+    ("POST", "/api/v1/auth/password/reset/"): everyone(202),
+    ("POST", "/api/v1/auth/password/reset/confirm/"): everyone(204),
+    ("GET", "/api/v1/events/"): everyone(200),
+    ("POST", "/api/v1/events/"): row(401, 403, 403, 201, 201, 201),
+    ("GET", "/api/v1/events/{event_id}/"): everyone(200),
+    ("PUT", "/api/v1/events/{event_id}/"): MANAGE,
+    ("PATCH", "/api/v1/events/{event_id}/"): MANAGE,
+    ("DELETE", "/api/v1/events/{event_id}/"): row(401, 403, 403, 403, 409, 409),
+    ("GET", "/api/v1/events/{event_id}/availability/"): everyone(200),
+    ("GET", "/api/v1/events/{event_id}/bookings/"): MANAGE,
+    ("POST", "/api/v1/events/{event_id}/cancel/"): MANAGE,
+    ("POST", "/api/v1/events/{event_id}/notify/"): row(401, 403, 403, 403, 202, 202),
+    ("GET", "/api/v1/events/{event_id}/analytics/"): MANAGE,
+    ("GET", "/api/v1/events/{event_id}/ticket-types/"): everyone(200),
+    ("POST", "/api/v1/events/{event_id}/ticket-types/"): row(401, 403, 403, 403, 201, 201),
+    ("GET", "/api/v1/events/{event_id}/ticket-types/{ticket_type_id}/"): everyone(200),
+    ("PATCH", "/api/v1/events/{event_id}/ticket-types/{ticket_type_id}/"): MANAGE,
+    ("DELETE", "/api/v1/events/{event_id}/ticket-types/{ticket_type_id}/"): row(
+        401, 403, 403, 403, 409, 409
+    ),
+    ("GET", "/api/v1/categories/"): everyone(200),
+    ("POST", "/api/v1/categories/"): row(401, 403, 403, 403, 403, 201),
+    ("GET", "/api/v1/categories/{category_id}/"): everyone(200),
+    ("PATCH", "/api/v1/categories/{category_id}/"): STAFF,
+    ("DELETE", "/api/v1/categories/{category_id}/"): row(401, 403, 403, 403, 403, 409),
+    ("GET", "/api/v1/bookings/"): SIGNED_IN,
+    ("POST", "/api/v1/bookings/"): row(401, 201, 201, 201, 201, 201),
+    ("GET", "/api/v1/bookings/{booking_id}/"): row(401, 200, 404, 404, 200, 200),
+    ("POST", "/api/v1/bookings/{booking_id}/cancel/"): row(401, 200, 404, 404, 200, 200),
+    ("GET", "/api/v1/admin/analytics/"): STAFF,
+    ("POST", "/api/v1/admin/users/staff/"): row(401, 403, 403, 403, 403, 403),  # superusers only
+    ("POST", "/api/v1/admin/users/bulk-delete/"): STAFF,
+}
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        (method.upper(), path) for path, methods in schema["paths"].items() for method in methods
+    }
+
+
+def test_every_operation_has_a_row() -> None:
+    operations = schema_operations()
+    assert operations - EXPECTED.keys() == set(), "add these operations to EXPECTED"
+    assert EXPECTED.keys() - operations == set(), "these rows name operations the API no longer has"
+
+
+class World:
+    """The cast and their objects, fresh for each case."""
+
+    def __init__(self) -> None:
+        self.attendee: User = UserFactory()
+        self.owner: User = OrganizerFactory()
+        self.users: dict[str, User | None] = {
+            "anonymous": None,
+            "attendee": self.attendee,
+            "other_attendee": UserFactory(),
+            "other_organizer": OrganizerFactory(),
+            "owner": self.owner,
+            "staff": StaffFactory(),
+        }
+        self.category = CategoryFactory()
+        self.event: Event = EventFactory(organizer=self.owner, category=self.category)
+        self.ticket_type: TicketType = TicketTypeFactory(
+            event=self.event, name="Regular", quantity=100
+        )
+        self.booking = booking_create(
+            user=self.attendee,
+            event_id=self.event.pk,
+            lines=[BookingLine(self.ticket_type.pk, 1)],
+        )
+
+    def url(self, path: str) -> str:
+        return (
+            path.replace("{event_id}", str(self.event.pk))
+            .replace("{ticket_type_id}", str(self.ticket_type.pk))
+            .replace("{booking_id}", str(self.booking.pk))
+            .replace("{category_id}", str(self.category.pk))
+        )
+
+    def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:
+        user = self.users[role]
+        event_body = {
+            "title": "Matrix",
+            "venue": "Hall",
+            "city": "Porto",
+            "start_time": self.event.start_time.isoformat(),
+            "end_time": self.event.end_time.isoformat(),
+        }
+        bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
+            ("POST", "/api/v1/auth/register/"): lambda: {
+                "email": f"new-{role}@example.com",
+                "password": PASSWORD,
+            },
+            ("POST", "/api/v1/auth/token/"): lambda: {
+                "email": self.attendee.email,
+                "password": PASSWORD,
+            },
+            ("POST", "/api/v1/auth/token/refresh/"): lambda: {
+                "refresh": str(RefreshToken.for_user(self.attendee))
+            },
+            ("POST", "/api/v1/auth/logout/"): lambda: {
+                "refresh": str(RefreshToken.for_user(user)) if user else "x"
+            },
+            ("PATCH", "/api/v1/auth/me/"): lambda: {"first_name": "Renamed"},
+            ("POST", "/api/v1/auth/password/change/"): lambda: {
+                "old_password": PASSWORD,
+                "new_password": NEW_PASSWORD,
+            },
+            ("POST", "/api/v1/auth/password/reset/"): lambda: {"email": self.attendee.email},
+            ("POST", "/api/v1/auth/password/reset/confirm/"): lambda: {
+                **password_reset_link_params(user=self.attendee),
+                "new_password": NEW_PASSWORD,
+            },
+            ("POST", "/api/v1/events/"): lambda: event_body,
+            ("PUT", "/api/v1/events/{event_id}/"): lambda: event_body,
+            ("PATCH", "/api/v1/events/{event_id}/"): lambda: {"title": "Renamed"},
+            ("POST", "/api/v1/events/{event_id}/notify/"): lambda: {
+                "subject": "Doors",
+                "message": "At seven.",
+            },
+            ("POST", "/api/v1/events/{event_id}/ticket-types/"): lambda: {
+                "name": "VIP",
+                "price": "99.00",
+                "quantity": 5,
+            },
+            ("PATCH", "/api/v1/events/{event_id}/ticket-types/{ticket_type_id}/"): lambda: {
+                "price": "45.00"
+            },
+            ("POST", "/api/v1/categories/"): lambda: {"name": "Opera"},
+            ("PATCH", "/api/v1/categories/{category_id}/"): lambda: {"name": "Renamed"},
+            ("POST", "/api/v1/bookings/"): lambda: {
+                "event": str(self.event.pk),
+                "items": [{"ticket_type": str(self.ticket_type.pk), "quantity": 1}],
+            },
+            ("POST", "/api/v1/admin/users/staff/"): lambda: {
+                "email": "ops@example.com",
+                "password": PASSWORD,
+            },
+            ("POST", "/api/v1/admin/users/bulk-delete/"): lambda: {
+                "email_prefix": "nobody-",
+                "dry_run": True,
+            },
+        }
+        make = bodies.get((method, path))
+        return make() if make else None
+
+
+CASES = [(method, path, role) for (method, path), statuses in EXPECTED.items() for role in statuses]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"), CASES, ids=[f"{m} {p} {r}" for m, p, r in CASES]
+)
+def test_permission_matrix(method: str, path: str, role: str) -> None:
+    world = World()
+    client = APIClient()
+    user = world.users[role]
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=bearer(user))
+    body = world.body(method, path, role)
+    data = "" if body is None else json.dumps(body)
+    response = client.generic(method, world.url(path), data, content_type="application/json")
+    assert response.status_code == EXPECTED[(method, path)][role], response.content[:300]
