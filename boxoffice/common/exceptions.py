@@ -32,7 +32,7 @@ class DomainError(Exception):
 
     status: int = 400
     code: str = "invalid"
-    title: str = "Invalid request"
+    title: str = "Invalid input"
     default_detail: str = "The request is invalid."
     retry_after: int | None = None
 
