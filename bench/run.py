@@ -36,48 +36,32 @@ TARGETS = {
 
 
 def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
-    from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
-    from django.utils import timezone
     from rest_framework_simplejwt.tokens import AccessToken
 
     from boxoffice.accounts.models import Role, User
-    from boxoffice.events.models import Event, EventStatus, TicketType
+    from boxoffice.events.models import TicketType
 
     organizer = User.objects.create_user(
         "bench-organizer@example.com", "bench-organizer-pass-1", role=Role.ORGANIZER
     )
-    start = timezone.now() + timedelta(days=60)
-
-    def event(title: str) -> Event:
-        return Event.objects.create(
-            organizer=organizer,
-            title=title,
-            description="Benchmark event",
-            venue="Arena",
-            city="Lisbon",
-            start_time=start,
-            end_time=start + timedelta(hours=3),
-            currency="EUR",
-            status=EventStatus.PUBLISHED,
-        )
-
-    rush, ceiling_event = event("Flash sale"), event("Ceiling")
+    rush, flash = harness.published_event(
+        organizer=organizer, title="Flash sale", quantity=10**8, price="49.00", days_ahead=60
+    )
+    ceiling_event, ceiling_type = harness.published_event(
+        organizer=organizer, title="Ceiling", quantity=10**8, price="49.00", days_ahead=60
+    )
     types = {
-        "flash": TicketType.objects.create(
-            event=rush, name="Flash", price=Decimal("49.00"), quantity=10**8
-        ),
+        "flash": flash,
         "last64": TicketType.objects.create(
             event=rush, name="Last seats A", price=Decimal("99.00"), quantity=last_seats
         ),
         "last256": TicketType.objects.create(
             event=rush, name="Last seats B", price=Decimal("99.00"), quantity=last_seats
         ),
-        "ceiling": TicketType.objects.create(
-            event=ceiling_event, name="Ceiling", price=Decimal("49.00"), quantity=10**8
-        ),
+        "ceiling": ceiling_type,
     }
     unusable = make_password(None)
     batch = [

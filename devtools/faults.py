@@ -32,8 +32,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -152,30 +151,17 @@ def run_clients(
 def seed(users: int) -> tuple[str, str, dict[str, str]]:
     """An event with plenty of stock and `users` distinct buyers with access tokens."""
     from django.contrib.auth.hashers import make_password  # noqa: PLC0415 - after setup
-    from django.utils import timezone  # noqa: PLC0415
     from rest_framework_simplejwt.tokens import AccessToken  # noqa: PLC0415
 
     from boxoffice.accounts.models import Role, User  # noqa: PLC0415
-    from boxoffice.events.models import Event, EventStatus, TicketType  # noqa: PLC0415
 
     organizer = User.objects.create_user(
         f"fault-organizer-{uuid.uuid4().hex[:6]}@example.com",
         "fault-organizer-1",
         role=Role.ORGANIZER,
     )
-    start = timezone.now() + timedelta(days=20)
-    event = Event.objects.create(
-        organizer=organizer,
-        title="Under fire",
-        venue="Hall",
-        city="Porto",
-        start_time=start,
-        end_time=start + timedelta(hours=2),
-        currency="EUR",
-        status=EventStatus.PUBLISHED,
-    )
-    ticket_type = TicketType.objects.create(
-        event=event, name="Regular", price=Decimal("20.00"), quantity=1_000_000
+    event, ticket_type = harness.published_event(
+        organizer=organizer, title="Under fire", quantity=1_000_000
     )
     password = make_password(None)
     buyers = User.objects.bulk_create(

@@ -14,8 +14,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from devtools import harness
@@ -38,12 +36,11 @@ EXCLUDED_OPERATION_IDS = ["auth_me_destroy"]  # DELETE /api/v1/auth/me/
 def seed() -> tuple[str, dict[str, str]]:
     """A staff superuser (whose token drives the run), an organizer's published event with a
     ticket type, a category and an attendee's booking; returns the token and the real ids."""
-    from django.utils import timezone  # noqa: PLC0415 - after setup_django
-    from rest_framework_simplejwt.tokens import AccessToken  # noqa: PLC0415
+    from rest_framework_simplejwt.tokens import AccessToken  # noqa: PLC0415 - after setup
 
     from boxoffice.accounts.models import Role, User  # noqa: PLC0415
     from boxoffice.bookings.services import BookingLine, booking_create  # noqa: PLC0415
-    from boxoffice.events.models import Category, Event, EventStatus, TicketType  # noqa: PLC0415
+    from boxoffice.events.models import Category  # noqa: PLC0415
 
     staff = User.objects.create_superuser("fuzz-staff@example.com", "fuzz-staff-pass-123")
     organizer = User.objects.create_user(
@@ -51,21 +48,11 @@ def seed() -> tuple[str, dict[str, str]]:
     )
     attendee = User.objects.create_user("fuzz-attendee@example.com", "fuzz-attendee-pass-1")
     category = Category.objects.create(name="Music", slug="music", path="music")
-    start = timezone.now() + timedelta(days=30)
-    event = Event.objects.create(
-        organizer=organizer,
-        category=category,
-        title="Fuzzed",
-        venue="Hall",
-        city="Porto",
-        start_time=start,
-        end_time=start + timedelta(hours=2),
-        currency="EUR",
-        status=EventStatus.PUBLISHED,
+    event, ticket_type = harness.published_event(
+        organizer=organizer, title="Fuzzed", quantity=10_000, price="10.00"
     )
-    ticket_type = TicketType.objects.create(
-        event=event, name="Regular", price=Decimal("10.00"), quantity=10_000
-    )
+    event.category = category
+    event.save(update_fields=["category"])
     booking = booking_create(
         user=attendee, event_id=event.pk, lines=[BookingLine(ticket_type.pk, 2)]
     )

@@ -10,7 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
@@ -48,6 +51,31 @@ def setup_django(database_url: str, **env: str) -> None:
     from django.core.management import call_command  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)
+
+
+def published_event(
+    *, organizer: Any, title: str, quantity: int, price: str = "20.00", days_ahead: int = 30
+) -> tuple[Any, Any]:
+    """An open event with one ticket type (models created directly: seeding, not a request)."""
+    from django.utils import timezone  # noqa: PLC0415 - after setup_django
+
+    from boxoffice.events.models import Event, EventStatus, TicketType  # noqa: PLC0415
+
+    start = timezone.now() + timedelta(days=days_ahead)
+    event = Event.objects.create(
+        organizer=organizer,
+        title=title,
+        venue="Hall",
+        city="Porto",
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        currency="EUR",
+        status=EventStatus.PUBLISHED,
+    )
+    ticket_type = TicketType.objects.create(
+        event=event, name="Regular", price=Decimal(price), quantity=quantity
+    )
+    return event, ticket_type
 
 
 def free_port() -> int:

@@ -93,6 +93,30 @@ def staff(db: None) -> User:
 
 
 @pytest.fixture
+def as_role(
+    client_for: Callable[[User | None], APIClient],
+    attendee: User,
+    other_attendee: User,
+    organizer: User,
+    other_organizer: User,
+    staff: User,
+) -> Callable[[str], APIClient]:
+    """A client for one of the usual cast: `organizer` (alias `owner`) organizes `event`,
+    `attendee` books it, `other_attendee` and `other_organizer` are strangers, `staff`, or
+    `anonymous`."""
+    cast = {
+        "anonymous": None,
+        "attendee": attendee,
+        "other_attendee": other_attendee,
+        "organizer": organizer,
+        "owner": organizer,
+        "other_organizer": other_organizer,
+        "staff": staff,
+    }
+    return lambda role: client_for(cast[role])
+
+
+@pytest.fixture
 def event(organizer: User) -> Any:
     return EventFactory(organizer=organizer)
 

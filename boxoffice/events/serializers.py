@@ -42,10 +42,18 @@ class OrganizerSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(source="full_name", read_only=True)
 
 
-class TicketTypeSerializer(serializers.ModelSerializer[TicketType]):
-    currency = serializers.CharField(source="event.currency", read_only=True)
+class _SaleStateMixin(serializers.Serializer[TicketType]):
     quantity_available = serializers.IntegerField(read_only=True)
-    on_sale = serializers.SerializerMethodField()
+    on_sale = serializers.SerializerMethodField(
+        help_text="Within its sales window, on a published event that has not started."
+    )
+
+    def get_on_sale(self, obj: TicketType) -> bool:
+        return ticket_type_on_sale(obj, event=obj.event)
+
+
+class TicketTypeSerializer(_SaleStateMixin, serializers.ModelSerializer[TicketType]):
+    currency = serializers.CharField(source="event.currency", read_only=True)
 
     class Meta:
         model = TicketType
@@ -64,9 +72,6 @@ class TicketTypeSerializer(serializers.ModelSerializer[TicketType]):
             "on_sale",
         ]
         read_only_fields = fields
-
-    def get_on_sale(self, obj: TicketType) -> bool:
-        return ticket_type_on_sale(obj, event=obj.event)
 
 
 class TicketTypeInputSerializer(serializers.Serializer[dict[str, Any]]):
@@ -166,10 +171,7 @@ class EventUpdateSerializer(EventInputSerializer):
     )
 
 
-class TicketTypeAvailabilitySerializer(serializers.ModelSerializer[TicketType]):
-    quantity_available = serializers.IntegerField(read_only=True)
-    on_sale = serializers.SerializerMethodField()
-
+class TicketTypeAvailabilitySerializer(_SaleStateMixin, serializers.ModelSerializer[TicketType]):
     class Meta:
         model = TicketType
         fields = [
@@ -182,9 +184,6 @@ class TicketTypeAvailabilitySerializer(serializers.ModelSerializer[TicketType]):
             "on_sale",
         ]
         read_only_fields = fields
-
-    def get_on_sale(self, obj: TicketType) -> bool:
-        return ticket_type_on_sale(obj, event=obj.event)
 
 
 class AvailabilitySerializer(serializers.Serializer[Event]):

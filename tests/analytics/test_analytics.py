@@ -111,24 +111,10 @@ class TestEventAnalytics:
         [("anonymous", 401), ("attendee", 403), ("other_organizer", 403), ("staff", 200)],
     )
     def test_permissions(
-        self,
-        client_for: Any,
-        sales: dict[str, Any],
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
+        self, as_role: Any, sales: dict[str, Any], who: str, expected: int
     ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "staff": staff,
-        }[who]
-        assert (
-            client_for(user).get(f"/api/v1/events/{sales['event'].pk}/analytics/").status_code
-            == expected
-        )
+        client = as_role(who)
+        assert client.get(f"/api/v1/events/{sales['event'].pk}/analytics/").status_code == expected
 
 
 class TestPlatformAnalytics:
@@ -187,16 +173,8 @@ class TestPlatformAnalytics:
         ("who", "expected"),
         [("anonymous", 401), ("attendee", 403), ("organizer", 403), ("staff", 200)],
     )
-    def test_staff_only(
-        self, client_for: Any, organizer: User, staff: User, who: str, expected: int
-    ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "organizer": organizer,
-            "staff": staff,
-        }[who]
-        assert client_for(user).get(self.URL).status_code == expected
+    def test_staff_only(self, as_role: Any, who: str, expected: int) -> None:
+        assert as_role(who).get(self.URL).status_code == expected
 
 
 class TestStaffCreate:
@@ -214,9 +192,8 @@ class TestStaffCreate:
         assert User.objects.get(email="new.staff@example.com").is_staff
 
     @pytest.mark.parametrize("who", ["anonymous", "attendee", "staff"])
-    def test_only_superusers(self, client_for: Any, staff: User, who: str) -> None:
-        user = {"anonymous": None, "attendee": UserFactory(), "staff": staff}[who]
-        response = client_for(user).post(
+    def test_only_superusers(self, as_role: Any, who: str) -> None:
+        response = as_role(who).post(
             self.URL, {"email": "x@example.com", "password": "a-solid-passphrase-9"}, format="json"
         )
         assert response.status_code == (401 if who == "anonymous" else 403)

@@ -252,7 +252,7 @@ class TestIsolation:
         ("who", "expected"),
         [
             ("anonymous", 401),
-            ("owner", 200),
+            ("attendee", 200),
             ("other_attendee", 404),
             ("organizer", 200),
             ("other_organizer", 404),
@@ -260,26 +260,9 @@ class TestIsolation:
         ],
     )
     def test_detail_and_cancel(
-        self,
-        client_for: Client,
-        booking: dict[str, Any],
-        attendee: User,
-        other_attendee: User,
-        organizer: User,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
+        self, as_role: Any, booking: dict[str, Any], who: str, expected: int
     ) -> None:
-        user = {
-            "anonymous": None,
-            "owner": attendee,
-            "other_attendee": other_attendee,
-            "organizer": organizer,
-            "other_organizer": other_organizer,
-            "staff": staff,
-        }[who]
-        client = client_for(user)
+        client = as_role(who)
         assert client.get(f"{BOOKINGS}{booking['id']}/").status_code == expected
         cancel = client.post(f"{BOOKINGS}{booking['id']}/cancel/")
         assert cancel.status_code == expected
@@ -392,25 +375,15 @@ class TestEventBookings:
     )
     def test_permissions(
         self,
-        client_for: Client,
+        as_role: Any,
         attendee: User,
-        organizer: User,
-        other_organizer: User,
-        staff: User,
         event: Event,
         regular: TicketType,
         who: str,
         expected: int,
     ) -> None:
-        book(client_for(attendee), event, (regular, 1))
-        user = {
-            "anonymous": None,
-            "attendee": attendee,
-            "other_organizer": other_organizer,
-            "owner": organizer,
-            "staff": staff,
-        }[who]
-        response = client_for(user).get(f"/api/v1/events/{event.pk}/bookings/")
+        book(as_role("attendee"), event, (regular, 1))
+        response = as_role(who).get(f"/api/v1/events/{event.pk}/bookings/")
         assert response.status_code == expected
         if expected == 200:
             (only,) = response.json()["results"]

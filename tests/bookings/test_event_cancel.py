@@ -87,22 +87,8 @@ class TestEventCancel:
         ("who", "expected"),
         [("anonymous", 401), ("attendee", 403), ("other_organizer", 403), ("staff", 200)],
     )
-    def test_permissions(
-        self,
-        client_for: Any,
-        event: Event,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
-    ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "staff": staff,
-        }[who]
-        assert client_for(user).post(cancel_url(event)).status_code == expected
+    def test_permissions(self, as_role: Any, event: Event, who: str, expected: int) -> None:
+        assert as_role(who).post(cancel_url(event)).status_code == expected
         event.refresh_from_db()
         assert (event.status == EventStatus.CANCELLED) == (expected == 200)
 

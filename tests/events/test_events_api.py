@@ -14,7 +14,7 @@ from boxoffice.accounts.models import User
 from boxoffice.bookings.services import BookingLine, booking_create
 from boxoffice.events.models import Event, EventStatus
 from tests.conftest import assert_problem
-from tests.factories import CategoryFactory, EventFactory, TicketTypeFactory, UserFactory
+from tests.factories import CategoryFactory, EventFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -286,27 +286,12 @@ class TestVisibility:
             ("staff", 200),
         ],
     )
-    def test_draft_detail(
-        self,
-        client_for: Client,
-        organizer: User,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
-    ) -> None:
+    def test_draft_detail(self, as_role: Any, organizer: User, who: str, expected: int) -> None:
         event = EventFactory(organizer=organizer, status=EventStatus.DRAFT)
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "owner": organizer,
-            "staff": staff,
-        }[who]
-        response = client_for(user).get(detail(event))
-        assert response.status_code == expected
+        client = as_role(who)
+        assert client.get(detail(event)).status_code == expected
         for sub in ("availability/", "ticket-types/"):
-            assert client_for(user).get(detail(event) + sub).status_code == expected
+            assert client.get(detail(event) + sub).status_code == expected
 
     def test_drafts_never_in_public_lists_but_in_mine(
         self, client_for: Client, organizer: User
@@ -344,29 +329,12 @@ class TestPermissionMatrix:
         ],
     )
     def test_published_event_writes(
-        self,
-        client_for: Client,
-        organizer: User,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        patch: int,
-        delete: int,
+        self, as_role: Any, event: Event, who: str, patch: int, delete: int
     ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "owner": organizer,
-            "staff": staff,
-        }[who]
-        event = EventFactory(organizer=organizer)
-        assert (
-            client_for(user).patch(detail(event), {"title": "New"}, format="json").status_code
-            == patch
-        )
-        assert client_for(user).put(detail(event), event_body(), format="json").status_code == patch
-        assert client_for(user).delete(detail(event)).status_code == delete
+        client = as_role(who)
+        assert client.patch(detail(event), {"title": "New"}, format="json").status_code == patch
+        assert client.put(detail(event), event_body(), format="json").status_code == patch
+        assert client.delete(detail(event)).status_code == delete
 
     def test_method_not_allowed_is_a_problem(self, client_for: Client, organizer: User) -> None:
         event = EventFactory(organizer=organizer)

@@ -15,7 +15,7 @@ from boxoffice.accounts.models import User
 from boxoffice.bookings.services import BookingLine, booking_cancel, booking_create
 from boxoffice.events.models import Category, EventStatus, TicketType
 from tests.conftest import assert_problem
-from tests.factories import CategoryFactory, EventFactory, TicketTypeFactory, UserFactory
+from tests.factories import CategoryFactory, EventFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
 Client = Callable[[User | None], APIClient]
@@ -51,22 +51,9 @@ class TestTicketTypes:
         ("who", "expected"),
         [("anonymous", 401), ("attendee", 403), ("other_organizer", 403), ("staff", 201)],
     )
-    def test_who_may_create(
-        self,
-        client_for: Client,
-        event: Any,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
-    ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "staff": staff,
-        }[who]
-        assert client_for(user).post(types_url(event), VIP, format="json").status_code == expected
+    def test_who_may_create(self, as_role: Any, event: Any, who: str, expected: int) -> None:
+        client = as_role(who)
+        assert client.post(types_url(event), VIP, format="json").status_code == expected
 
     @pytest.mark.parametrize(
         ("body", "field"),

@@ -279,24 +279,9 @@ class TestNotify:
         ("who", "expected"),
         [("anonymous", 401), ("attendee", 403), ("other_organizer", 403), ("staff", 202)],
     )
-    def test_permissions(
-        self,
-        client_for: Any,
-        event: Any,
-        other_organizer: User,
-        staff: User,
-        who: str,
-        expected: int,
-    ) -> None:
-        user = {
-            "anonymous": None,
-            "attendee": UserFactory(),
-            "other_organizer": other_organizer,
-            "staff": staff,
-        }[who]
-        response = client_for(user).post(
-            self.url(event), {"subject": "s", "message": "m"}, format="json"
-        )
+    def test_permissions(self, as_role: Any, event: Any, who: str, expected: int) -> None:
+        client = as_role(who)
+        response = client.post(self.url(event), {"subject": "s", "message": "m"}, format="json")
         assert response.status_code == expected
 
     def test_throttled_with_retry_after(
