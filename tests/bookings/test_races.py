@@ -8,12 +8,15 @@ probability, so a control tries its scenario up to three times before giving up.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection
 from django.db.models import F
 
 from boxoffice.accounts.models import User
@@ -327,3 +330,35 @@ def test_check_constraints_stop_an_oversell_even_without_the_service() -> None:
         Event.objects.filter(pk=event.pk).update(tickets_sold=F("capacity") + 1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Event.objects.filter(pk=event.pk).update(tickets_sold=-1)
+
+
+def test_a_lock_wait_past_lock_timeout_is_503_with_retry_after(attendee: User) -> None:
+    """Another transaction sits on the event row: the booking gives up after lock_timeout with a
+    503 `busy` and Retry-After instead of hanging or failing with a 500."""
+    event = EventFactory()
+    ticket_type = TicketTypeFactory(event=event)
+    holder_ready, release = threading.Event(), threading.Event()
+
+    def hold_the_event_row() -> None:
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            other.execute("SELECT 1 FROM events_event WHERE id = %s FOR UPDATE", [event.pk])
+            holder_ready.set()
+            release.wait(20)
+
+    holder = threading.Thread(target=hold_the_event_row)
+    holder.start()
+    try:
+        assert holder_ready.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        started = time.monotonic()
+        response = booking_call(client(attendee), event, [(ticket_type, 1)])()
+        assert time.monotonic() - started < 5
+        assert response.status_code == 503
+        assert response.json()["code"] == "busy"
+        assert response["Retry-After"] == "1"
+    finally:
+        release.set()
+        holder.join()
+    assert not Booking.objects.filter(event=event).exists()
+    assert inventory_violations(event) == []
