@@ -31,10 +31,6 @@ from boxoffice.common.exceptions import Forbidden, NotFound
 from boxoffice.events.models import Category, Event, EventStatus, TicketType
 
 
-def _is_staff(user: Any) -> bool:
-    return bool(getattr(user, "is_staff", False))
-
-
 def _authenticated(user: Any) -> User | None:
     return user if isinstance(user, User) and user.is_authenticated else None
 
