@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -20,7 +21,7 @@ from boxoffice.common import views
         (views.not_found, (Exception(),), 404, "not_found"),
     ],
 )
-def test_api_errors_are_problems(view, args, status, code) -> None:  # type: ignore[no-untyped-def]
+def test_api_errors_are_problems(view: Any, args: tuple[Any, ...], status: int, code: str) -> None:
     response = view(RequestFactory().get("/api/v1/anything/"), *args)
     assert response.status_code == status
     assert response["Content-Type"] == "application/problem+json"
