@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,6 +120,21 @@ def book_until_done(target: Target, user_id: str, ledger: Ledger, deadline: floa
         time.sleep(min(retry_after, 1.0) * random.uniform(0.5, 1.0))
     with ledger.lock:
         ledger.unfinished.append(user_id)
+
+
+def run_clients_in_background(
+    target: Target, users: list[str], **options: Any
+) -> Callable[[], Ledger]:
+    """Start `run_clients` on a thread; the returned function waits for it and gives its ledger."""
+    results: list[Ledger] = []
+    thread = threading.Thread(target=lambda: results.append(run_clients(target, users, **options)))
+    thread.start()
+
+    def wait() -> Ledger:
+        thread.join()
+        return results[0]
+
+    return wait
 
 
 def run_clients(
@@ -276,7 +291,7 @@ def merge(ledger: Ledger, more: Ledger) -> None:
     ledger.during_outage.update(more.during_outage)
 
 
-def scenario_pg_stop(seconds: float) -> dict[str, Any]:  # noqa: PLR0915 - read top to bottom
+def scenario_pg_stop(seconds: float) -> dict[str, Any]:
     """A private embedded PostgreSQL that this scenario may stop and start."""
     import pgserver  # noqa: PLC0415 - the embedded group is installed with the project
 
@@ -303,13 +318,9 @@ def scenario_pg_stop(seconds: float) -> dict[str, Any]:  # noqa: PLR0915 - read 
         with served(database_url, PORT=str(port), OUTBOX_DISPATCH="relay", **COMMON_ENV):
             target = Target(port, event_id, type_id, tokens)
             users = list(tokens)
-            results: list[Ledger] = []
-            load = threading.Thread(
-                target=lambda: results.append(
-                    run_clients(target, users[:400], threads=8, seconds=seconds + 20, pace=0.15)
-                )
+            load = run_clients_in_background(
+                target, users[:400], threads=8, seconds=seconds + 20, pace=0.15
             )
-            load.start()
             time.sleep(seconds / 4)
             pg_ctl(pgserver, pgdata, "stop")
             OUTAGE.set()
@@ -329,8 +340,7 @@ def scenario_pg_stop(seconds: float) -> dict[str, Any]:  # noqa: PLR0915 - read 
             while get_status(port, "/api/v1/health/") != 200 and time.monotonic() - up_at < 30:
                 time.sleep(0.2)
             outage["recovered_after_s"] = round(time.monotonic() - up_at, 2)
-            load.join()
-            ledger = results[0]
+            ledger = load()
             retry = ledger.unfinished + users[400:]
             ledger.unfinished = []
             merge(ledger, run_clients(target, retry, threads=8, seconds=60))
@@ -374,19 +384,7 @@ def scenario_redis_stop(database_url: str, dsn: str, seconds: float) -> dict[str
         return None
     redis_port = harness.free_port()
     redis_dir = Path(tempfile.mkdtemp(prefix="boxoffice-redis-"))
-    redis_cmd = [
-        "redis-server",
-        "--port",
-        str(redis_port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(redis_dir),
-    ]
+    redis_cmd = harness.redis_server_command(redis_port, redis_dir)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     redis = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
     event_id, type_id, tokens = seed(400)
@@ -403,13 +401,9 @@ def scenario_redis_stop(database_url: str, dsn: str, seconds: float) -> dict[str
         with served(database_url, PORT=str(port), **env):
             target = Target(port, event_id, type_id, tokens)
             users = list(tokens)
-            results: list[Ledger] = []
-            load = threading.Thread(
-                target=lambda: results.append(
-                    run_clients(target, users, threads=8, seconds=seconds + 20, pace=0.1)
-                )
+            load = run_clients_in_background(
+                target, users, threads=8, seconds=seconds + 20, pace=0.1
             )
-            load.start()
             time.sleep(seconds / 4)
             redis.kill()  # bookings go on: cache and throttles degrade, the outbox holds the mail
             redis.wait(10)
@@ -417,8 +411,7 @@ def scenario_redis_stop(database_url: str, dsn: str, seconds: float) -> dict[str
             time.sleep(5)
             OUTAGE.clear()
             redis = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
-            load.join()
-            ledger = results[0]
+            ledger = load()
         # The broker is back: a worker with beat drains the outbox.
         worker_env = {
             **os.environ,
@@ -485,13 +478,7 @@ def scenario_kill9(database_url: str, dsn: str, seconds: float) -> dict[str, Any
     try:
         target = Target(port, event_id, type_id, tokens)
         users = list(tokens)
-        results: list[Ledger] = []
-        load = threading.Thread(
-            target=lambda: results.append(
-                run_clients(target, users, threads=16, seconds=seconds + 30, pace=0.05)
-            )
-        )
-        load.start()
+        load = run_clients_in_background(target, users, threads=16, seconds=seconds + 30, pace=0.05)
         for _ in range(3):
             time.sleep(seconds / 4)
             harness.kill(server)  # SIGKILL to the master and every worker
@@ -500,8 +487,7 @@ def scenario_kill9(database_url: str, dsn: str, seconds: float) -> dict[str, Any
             time.sleep(1)
             OUTAGE.clear()
             server = harness.start_server(port=port, workers=3, database_url=database_url, **env)
-        load.join()
-        ledger = results[0]
+        ledger = load()
     finally:
         harness.stop(server)
     return {

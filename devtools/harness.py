@@ -78,6 +78,23 @@ def published_event(
     return event, ticket_type
 
 
+def redis_server_command(port: int, directory: Path) -> list[str]:
+    """A private, non-persistent redis-server that a test may stop and start at will."""
+    return [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
@@ -23,19 +22,10 @@ from boxoffice.analytics.serializers import (
     StaffCreateSerializer,
 )
 from boxoffice.common.api import validated, validated_query
+from boxoffice.common.permissions import IsSuperuser
 from boxoffice.events.selectors import event_get_managed
 
 ADMIN = ["admin"]
-
-
-class IsStaff(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
-class IsSuperuser(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
 
 
 class EventAnalyticsApi(APIView):
@@ -52,7 +42,7 @@ class EventAnalyticsApi(APIView):
 
 
 class PlatformAnalyticsApi(APIView):
-    permission_classes = (IsStaff,)
+    permission_classes = (permissions.IsAdminUser,)
 
     @extend_schema(
         tags=ADMIN,
@@ -84,7 +74,7 @@ class StaffCreateApi(APIView):
 
 
 class BulkDeleteApi(APIView):
-    permission_classes = (IsStaff,)
+    permission_classes = (permissions.IsAdminUser,)
 
     @extend_schema(
         tags=ADMIN,

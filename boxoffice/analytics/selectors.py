@@ -33,6 +33,14 @@ _money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_pla
 _line_total = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_money)
 
 
+# Over confirmed booking items: how many bookings, tickets and how much money.
+_SALES = {
+    "bookings": Count("booking", distinct=True),
+    "tickets": Sum("quantity"),
+    "revenue": Sum(_line_total),
+}
+
+
 def _rate(part: float, whole: float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -51,11 +59,7 @@ def event_analytics(*, event: Event) -> dict[str, Any]:
         BookingItem.objects.filter(CONFIRMED, booking__event=event)
         .annotate(day=TruncDate("booking__created_at"))
         .values("day")
-        .annotate(
-            bookings=Count("booking", distinct=True),
-            tickets=Sum("quantity"),
-            revenue=Sum(_line_total),
-        )
+        .annotate(**_SALES)
         .order_by("day")
     )
     types = (
@@ -128,11 +132,7 @@ def platform_analytics(
     totals = list(
         BookingItem.objects.filter(CONFIRMED, _booked_between("booking__", date_from, date_to))
         .values("booking__currency")
-        .annotate(
-            bookings=Count("booking", distinct=True),
-            tickets=Sum("quantity"),
-            revenue=Sum(_line_total),
-        )
+        .annotate(**_SALES)
         .order_by("booking__currency")
     )
     cancelled = Booking.objects.filter(

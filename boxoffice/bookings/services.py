@@ -248,6 +248,9 @@ def _booking_statement(lines: int) -> str:
     return "WITH " + ",\n".join(parts) + "\nSELECT EXISTS (SELECT 1 FROM b)"
 
 
+REFERENCE_CONSTRAINT = "bookings_booking_reference_key"  # unique=True on Booking.reference
+
+
 class _ReferenceCollision(Exception):
     pass
 
@@ -314,7 +317,8 @@ def _record_booking(
             cursor.execute(_booking_statement(len(lines)), params)
             (created,) = cursor.fetchone()
     except IntegrityError as exc:
-        if "reference" in str(exc):
+        diag = getattr(exc.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) == REFERENCE_CONSTRAINT:
             raise _ReferenceCollision from exc
         raise
     if not created:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.common.api import validated, validated_query
+from boxoffice.common.permissions import IsStaffOrReadOnly
 from boxoffice.common.schema import problem_responses
 from boxoffice.events import cache, selectors, services
 from boxoffice.events.filters import EventFilter
@@ -34,20 +36,6 @@ from boxoffice.events.serializers import (
 EVENTS = ["events"]
 TICKET_TYPES = ["ticket types"]
 CATEGORIES = ["categories"]
-
-
-class IsStaffOrReadOnly(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(
-            request.user and request.user.is_staff
-        )
-
-
-class ReadPublicWriteAuthenticated(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(
-            request.user and request.user.is_authenticated
-        )
 
 
 def cached_json(key: str, produce: Callable[[], tuple[Any, bool]]) -> HttpResponse:
@@ -89,19 +77,23 @@ class _ListFlags(serializers.Serializer[dict[str, Any]]):
 )
 class EventListApi(generics.ListAPIView[Event]):
     serializer_class = EventSerializer
-    permission_classes = (ReadPublicWriteAuthenticated,)
+    permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
     filter_backends = (DjangoFilterBackend,)
     filterset_class = EventFilter
 
     def get_queryset(self) -> Any:
-        flags = validated_query(_ListFlags, self.request)
+        flags = self.flags
         return selectors.event_list(
             user=self.request.user, mine=flags["mine"], include_past=flags["include_past"]
         )
 
+    @cached_property
+    def flags(self) -> dict[str, Any]:
+        """`mine` and `include_past`, parsed once per request."""
+        return validated_query(_ListFlags, self.request)
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        flags = validated_query(_ListFlags, request)
-        if flags["mine"]:
+        if self.flags["mine"]:
             if not request.user.is_authenticated:
                 self.permission_denied(request, message="Sign in to list your own events.")
             return super().list(request, *args, **kwargs)
@@ -123,7 +115,7 @@ def _event_body(event_id: UUID, request: Request) -> dict[str, Any]:
 
 
 class EventDetailApi(APIView):
-    permission_classes = (ReadPublicWriteAuthenticated,)
+    permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
         tags=EVENTS,
@@ -199,7 +191,7 @@ class EventAvailabilityApi(APIView):
 
 
 class TicketTypeListApi(APIView):
-    permission_classes = (ReadPublicWriteAuthenticated,)
+    permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
         tags=TICKET_TYPES,
@@ -227,7 +219,7 @@ class TicketTypeListApi(APIView):
 
 
 class TicketTypeDetailApi(APIView):
-    permission_classes = (ReadPublicWriteAuthenticated,)
+    permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
         tags=TICKET_TYPES, summary="Get a ticket type", responses={200: TicketTypeSerializer}

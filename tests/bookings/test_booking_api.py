@@ -415,3 +415,22 @@ def test_items_snapshot_prices(
     assert again["items"][0]["unit_price"] == "40.00"
     assert again["total_amount"] == "80.00"
     assert BookingItem.objects.get().unit_price == Decimal("40.00")
+
+
+def test_a_reference_collision_is_retried_with_a_new_reference(
+    attendee: User, regular: TicketType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from boxoffice.bookings import services
+    from boxoffice.bookings.services import BookingLine, booking_create
+
+    first = booking_create(
+        user=attendee, event_id=regular.event_id, lines=[BookingLine(regular.pk, 1)]
+    )
+    references = iter([first.reference, "ZZZZZ-ZZZZZ"])
+    monkeypatch.setattr(services, "booking_reference", lambda: next(references))
+    second = booking_create(
+        user=attendee, event_id=regular.event_id, lines=[BookingLine(regular.pk, 1)]
+    )
+    assert second.reference == "ZZZZZ-ZZZZZ"
+    regular.refresh_from_db()
+    assert regular.quantity_sold == 2  # the collided attempt left nothing behind

@@ -24,6 +24,7 @@ import pytest
 from django.db import connection
 
 from boxoffice.notifications.models import OutboxMessage, OutboxStatus
+from devtools.harness import free_port, redis_server_command
 from tests.bookings.races import client
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 from tests.notifications.test_outbox import make_due
@@ -44,12 +45,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Harness:
@@ -183,19 +178,7 @@ def test_two_relay_processes_send_each_message_once(harness: Harness) -> None:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs a redis-server binary")
 def test_broker_stopped_bookings_succeed_and_mail_follows_once(tmp_path: Path) -> None:
     port = free_port()
-    redis_cmd = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
+    redis_cmd = redis_server_command(port, tmp_path)
     broker_url = f"redis://127.0.0.1:{port}/0"
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
