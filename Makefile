@@ -30,7 +30,7 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 
 install: $(VENV)/.synced ## create .venv from pyproject.toml + uv.lock
 
-run: install ## start the API (gunicorn) on PORT (default 8000); Ctrl-C stops everything it started
+run: install ## start the API (granian) on PORT (default 8000); Ctrl-C stops everything it started
 	$(PY) -m devtools.run
 
 test: install ## run the whole test suite on PostgreSQL (DATABASE_URL, else embedded)

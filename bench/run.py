@@ -1,7 +1,7 @@
 """`make bench`: a flash-sale load benchmark with the database ceiling measured in the same run.
 
 1. Ceiling: the raw PostgreSQL rate for one booking as a single statement (bench/ceiling.py).
-2. Flash sale: the production server (gunicorn, as `make run` serves it) under a closed-loop load
+2. Flash sale: the production server (granian, as `make run` serves it) under a closed-loop load
    generator (bench/loadgen.py) at 64 and 256 clients, every request a distinct user booking one
    ticket of the same type; then the same on a type that is nearly sold out.
 3. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
@@ -79,11 +79,14 @@ def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
     }
 
 
-def start_bench_server(*, port: int, workers: int, database_url: str) -> subprocess.Popen[bytes]:
+def start_bench_server(
+    *, port: int, workers: int, database_url: str, server: str
+) -> subprocess.Popen[bytes]:
     return harness.start_server(
         port=port,
         workers=workers,
         database_url=database_url,
+        server=server,
         DJANGO_ROOT_URLCONF="bench.urls",
         EMAIL_URL="dummymail://",
         # Without a broker, leave emails to the relay instead of rendering them in the request.
@@ -146,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", str(default_workers)))
     )
+    parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="granian (production, as make run) or gunicorn sync workers (round 1, to compare)",
+    )
     parser.add_argument("--users", type=int, default=0, help="distinct users to create")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
@@ -177,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
 
     port = harness.free_port()
     host = f"127.0.0.1:{port}"
-    server = start_bench_server(port=port, workers=args.workers, database_url=bench_url)
+    server = start_bench_server(
+        port=port, workers=args.workers, database_url=bench_url, server=args.server
+    )
     phases: list[loadgen.Phase] = []
     try:
         pool = iter(tokens)  # every booking request is a distinct user
@@ -252,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "smoke": args.smoke,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "config": {
-            "server": f"gunicorn sync, {args.workers} workers",
+            "server": f"{args.server}, {args.workers} workers",
             "seconds_per_phase": duration,
             "cache": "redis" if os.environ.get("REDIS_URL") else "local-memory",
             "outbox_dispatch": "celery" if os.environ.get("REDIS_URL") else "relay",

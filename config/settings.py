@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "boxoffice.common.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -103,29 +103,40 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="boxoffice")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
+    _redis_options = {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": env.int("CACHE_TIMEOUT", default=300),
-            "OPTIONS": {
-                # A cache outage degrades to the database; it never fails a request.
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-            },
-        }
+            # A cache outage degrades to the database; it never fails a request.
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+        },
+        # Rate-limit buckets: errors surface, so sign-in and reset can fail closed.
+        "throttle": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{CACHE_KEY_PREFIX}:throttle",
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
+        },
     }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "boxoffice-default",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": env.int("CACHE_TIMEOUT", default=300),
-        }
+        },
+        # Rate-limit buckets in a store of their own: cached pages never evict them.
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "boxoffice-throttle",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": env.int("THROTTLE_MAX_ENTRIES", default=1_000_000)},
+        },
     }
-DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 # A Redis outage would log a traceback per cache operation; /api/v1/health/ reports it instead.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 
@@ -162,8 +173,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
-    # Tokens carry a hash of the password: a password change or reset invalidates them at once.
-    "CHECK_REVOKE_TOKEN": True,
+    # Revocation by the user's token_version (boxoffice.accounts.authentication), not a claim
+    # derived from the password hash.
+    "CHECK_REVOKE_TOKEN": False,
     "CHECK_USER_IS_ACTIVE": True,
     "LEEWAY": 0,
 }
@@ -177,9 +189,17 @@ THROTTLE_RATES = {
     "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
     "booking": env.str("THROTTLE_BOOKING", default="30/min"),
     "notify": env.str("THROTTLE_NOTIFY", default="10/hour"),
+    # Failed sign-ins per account (e-mail), from any number of addresses.
+    "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="10/hour"),
+    # Reset e-mails per account, whoever asks: no mail bombing through the reset form.
+    "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
 }
+# Scopes that refuse (503 + Retry-After) rather than allow when the throttle cache is down.
+THROTTLE_FAIL_CLOSED = frozenset(
+    {"login", "login_account", "register", "password_reset", "password_reset_account"}
+)
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["boxoffice.accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["boxoffice.common.parsers.JSONParser"],
@@ -191,6 +211,9 @@ REST_FRAMEWORK = {
         "boxoffice.common.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Trusted reverse proxies in front of the server: 0 means the client address is REMOTE_ADDR
+    # and X-Forwarded-For is ignored; n takes the n-th address from the right of that header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "boxoffice.common.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "boxoffice.common.schema.AutoSchema",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
@@ -267,9 +290,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 OUTBOX_RELAY_INTERVAL_SECONDS = CELERY_BEAT_SCHEDULE["outbox-relay"]["schedule"]
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
-# "celery": hand each message to Celery right after commit (in-process without a broker);
-# "relay": leave every message to the periodic relay (no per-request work at all).
-OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery")
+# "celery": hand each message to a Celery worker right after commit (the default with a broker);
+# "relay": leave every message to the relay loop (the default without one: nothing, not even an
+# e-mail, is sent inside a request; `make run` starts the loop next to the server).
+OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery" if CELERY_BROKER_URL else "relay")
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- Email -------------------------------------------------------------------------------------
@@ -287,8 +311,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boxoffice <tickets@l
 
 # --- Domain ------------------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
+# Caps what one organizer can attach to an event (and so what a public page can be made to carry).
+MAX_TICKET_TYPES_PER_EVENT = env.int("MAX_TICKET_TYPES_PER_EVENT", default=50)
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- Server (granian + config.asgi; see boxoffice/common/wsgi_bridge.py) ---------------------
+# Threads per process that run Django; a request takes one only once it has been read completely.
+# 2 measured best with 3 processes on 2 cores (bench/README.md); without Redis, make run uses 1
+# process and more threads.
+SERVER_THREADS = env.int("WEB_THREADS", default=2)
+# A request body must arrive within this many seconds of its headers (408 otherwise).
+SERVER_BODY_TIMEOUT_SECONDS = env.float("SERVER_BODY_TIMEOUT_SECONDS", default=10.0)
 
 # --- i18n / static -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -24,5 +24,7 @@ REST_FRAMEWORK = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Static files are not collected for tests.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
-# Tasks run in-process after commit; the worker tests start a real Celery worker themselves.
+# Tasks run in-process after commit, so a test sees its e-mail at once; the worker tests start a
+# real Celery worker themselves, and tests of the relay mode set OUTBOX_DISPATCH="relay".
 CELERY_TASK_ALWAYS_EAGER = True
+OUTBOX_DISPATCH = "celery"

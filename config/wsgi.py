@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn `config.wsgi`)."""
+"""Plain WSGI entry point, for WSGI servers and tools; production serves config.asgi (granian)."""
 
 import os
 

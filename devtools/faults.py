@@ -10,7 +10,7 @@ Scenarios (each bounded in time):
   pg-stop    the app's PostgreSQL (a private embedded server) is stopped for 5 s, then started
   redis-stop the Redis used for cache, throttles and broker is stopped for 5 s (needs
              redis-server); bookings must go on and the outbox must drain once it is back
-  kill-9     the app server (gunicorn master and workers) is SIGKILLed and restarted
+  kill-9     the app server (granian main process and workers) is SIGKILLed and restarted
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Shared by `make bench`, `make fuzz` and `make faults`: a scratch database on the configured
-server, Django pointed at it, and the production server (gunicorn) started against it."""
+server, Django pointed at it, and the production server (granian) started against it."""
 
 from __future__ import annotations
 
@@ -114,20 +114,46 @@ def wait_healthy(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"no healthy server on port {port} after {timeout}s")
 
 
-def start_server(
-    *, port: int, workers: int, database_url: str, **env: str
-) -> subprocess.Popen[bytes]:
-    """gunicorn as `make run` serves it, in its own process group so it can be killed whole."""
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DB_CONN_MAX_AGE": "600",
-        "LOG_LEVEL": "WARNING",
-        "DB_APPLICATION_NAME": "boxoffice",
-        **env,
-    }
-    command = [
+# Headers must arrive within this many milliseconds; the body has SERVER_BODY_TIMEOUT_SECONDS.
+HEADER_READ_TIMEOUT_MS = 5000
+
+
+def server_command(
+    *, host: str, port: int, workers: int, access_log: bool = False, log_level: str = "warning"
+) -> list[str]:
+    """The production server, as `make run`, the bench, fuzzing and fault injection start it:
+    granian reads requests asynchronously (headers under a timeout) and config.asgi buffers the
+    body before a thread runs Django, so a slow client costs a socket, not a worker."""
+    return [
+        str(Path(sys.executable).parent / "granian"),
+        "--interface",
+        "asgi",
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--http",
+        "1",
+        "--no-ws",
+        "--backlog",
+        "2048",
+        "--no-http1-keep-alive",
+        "--http1-header-read-timeout",
+        str(HEADER_READ_TIMEOUT_MS),
+        "--workers-kill-timeout",
+        "10",
+        "--log-level",
+        log_level,
+        *(["--access-log"] if access_log else []),
+    ]
+
+
+def gunicorn_command(*, port: int, workers: int) -> list[str]:
+    """Round 1's server (sync workers), kept so `make bench --server gunicorn` can compare."""
+    return [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi",
         "--bind",
@@ -141,13 +167,32 @@ def start_server(
         "--timeout",
         "60",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
+
+
+def start_server(
+    *, port: int, workers: int, database_url: str, server: str = "granian", **env: str
+) -> subprocess.Popen[bytes]:
+    """The server as `make run` serves it, in its own process group so it can be killed whole."""
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        "DB_APPLICATION_NAME": "boxoffice",
+        **env,
+    }
+    if server == "gunicorn":
+        command = gunicorn_command(port=port, workers=workers)
+    else:
+        command = server_command(host="127.0.0.1", port=port, workers=workers)
+    process = subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
     try:
         wait_healthy(port)
     except RuntimeError:
-        kill(server)
+        kill(process)
         raise
-    return server
+    return process
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

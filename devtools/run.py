@@ -1,15 +1,17 @@
-"""`make run`: database (embedded unless DATABASE_URL is set), migrations, static files, then
-gunicorn on PORT. Ctrl-C stops everything this started, including the embedded database."""
+"""`make run`: database (embedded unless DATABASE_URL is set), migrations, static files, then the
+production server (granian + config.asgi, see devtools/harness.server_command) on PORT. Ctrl-C
+stops everything this started, including the embedded database."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from devtools import embedded_pg
+from devtools import embedded_pg, harness
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -33,13 +35,22 @@ def _offer_demo_data(env: dict[str, str]) -> None:
     print("The database is empty: `.venv/bin/python manage.py seed_demo` loads a demo.")
 
 
-def _workers(env: dict[str, str]) -> list[str]:
-    """Several processes share a cache only through Redis: without it, one process with
+def _workers(env: dict[str, str]) -> int:
+    """Several processes share a cache only through Redis: without it, one process with more
     threads, so a write is visible on the next read from any thread."""
     if env.get("REDIS_URL"):
-        default = str(max(2, 2 * (os.cpu_count() or 1) - 1))
-        return ["--workers", env.get("WEB_CONCURRENCY", default)]
-    return ["--workers", "1", "--worker-class", "gthread", "--threads", env.get("WEB_THREADS", "8")]
+        return int(env.get("WEB_CONCURRENCY", str(max(2, 2 * (os.cpu_count() or 1) - 1))))
+    env.setdefault("WEB_THREADS", "8")
+    return 1
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def main() -> int:
@@ -47,6 +58,12 @@ def main() -> int:
     if "DATABASE_URL" not in os.environ:
         print("Embedded PostgreSQL running (data in .data/pg).")
     port = env.get("PORT", "8000")
+    host = env.get("HOST", "127.0.0.1")
+    if not _port_is_free(host, int(port)):
+        print(f"Port {port} is busy; set PORT (e.g. `PORT=8001 make run`).", file=sys.stderr)
+        if started_db:
+            embedded_pg.stop()
+        return 2
     children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -62,22 +79,17 @@ def main() -> int:
         if not env.get("REDIS_URL"):
             # No broker: a relay loop retries outbox messages that failed in-process.
             children.append(
-                subprocess.Popen([PY, "manage.py", "outbox_relay", "--loop"], env=env, cwd=ROOT)
+                subprocess.Popen(
+                    [PY, "manage.py", "outbox_relay", "--loop", "--interval", "1"],
+                    env=env,
+                    cwd=ROOT,
+                )
             )
-        gunicorn = [
-            str(Path(PY).parent / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"{env.get('HOST', '127.0.0.1')}:{port}",
-            "--access-logfile",
-            "-",
-            "--graceful-timeout",
-            "10",
-            "--timeout",
-            "30",
-            *_workers(env),
-        ]
-        children.append(subprocess.Popen(gunicorn, env=env, cwd=ROOT))
+        server = harness.server_command(
+            host=host, port=int(port), workers=_workers(env), access_log=True, log_level="info"
+        )
+        children.append(subprocess.Popen(server, env=env, cwd=ROOT))
+        harness.wait_healthy(int(port))
         print(
             f"\nBoxoffice API on http://127.0.0.1:{port}/api/v1/\n"
             f"  Swagger UI: http://127.0.0.1:{port}/api/docs/\n"

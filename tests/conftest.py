@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -33,10 +33,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 def _clear_cache() -> None:
-    if hasattr(cache, "delete_pattern"):
-        cache.delete_pattern("*")  # only this run's prefix, never the whole Redis database
-    else:
-        cache.clear()
+    for alias in ("default", "throttle"):
+        cache = caches[alias]
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")  # only this run's prefix, never the whole Redis database
+        else:
+            cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
+from boxoffice.accounts.forms import AdminSignInForm
 from boxoffice.accounts.models import User
+
+# Staff are the most valuable accounts: the admin's sign-in has the API's limits.
+admin.site.login_form = AdminSignInForm
 
 
 class UserCreateForm(UserCreationForm[User]):

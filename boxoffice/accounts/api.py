@@ -31,6 +31,7 @@ from boxoffice.common.throttling import (
     LoginThrottle,
     PasswordResetThrottle,
     RegisterThrottle,
+    client_address,
 )
 
 TAG = ["auth"]
@@ -62,18 +63,25 @@ class RegisterApi(PublicAuthView):
 
 
 class TokenObtainApi(PublicAuthView):
-    throttle_classes = (LoginThrottle, AnonRateThrottle)
+    # The per-address and per-account sign-in limits live in the service (shared with the admin).
+    throttle_classes = (AnonRateThrottle,)
 
     @extend_schema(
         tags=TAG,
         summary="Sign in",
         description="Exchange email and password for an access and a refresh token. Unknown "
-        "email, wrong password and inactive account all answer the same 401.",
+        "email, wrong password and inactive account all answer the same 401. 429 `throttled` "
+        "(with `Retry-After`) after too many attempts from one address (THROTTLE_LOGIN) or too "
+        "many failures for one account from any address (THROTTLE_LOGIN_ACCOUNT); 503 when "
+        "the rate-limit store is down (sign-in fails closed).",
         request=TokenObtainSerializer,
-        responses={200: TokenPairSerializer, **problem_responses(401)},
+        responses={200: TokenPairSerializer, **problem_responses(401, 429, 503)},
     )
     def post(self, request: Request) -> Response:
-        return Response(services.auth_token_obtain(**validated(TokenObtainSerializer, request)))
+        tokens = services.auth_token_obtain(
+            **validated(TokenObtainSerializer, request), address=client_address(request.META)
+        )
+        return Response(tokens)
 
 
 class TokenRefreshApi(PublicAuthView):
@@ -157,7 +165,8 @@ class PasswordResetApi(PublicAuthView):
         tags=TAG,
         summary="Request a password reset",
         description="Always 202, whether or not the account exists; when it does, an email with "
-        "a reset link (uid + token) is sent.",
+        "a reset link (uid + token) is queued (at most THROTTLE_PASSWORD_RESET_ACCOUNT per "
+        "account, whoever asks). 429 after too many requests from one address.",
         request=PasswordResetSerializer,
         responses={202: OpenApiResponse(description="Accepted.")},
     )

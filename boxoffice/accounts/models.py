@@ -51,10 +51,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_name = models.CharField(max_length=150, blank=True)
     phone_number = models.CharField(max_length=32, blank=True)
     address = models.CharField(max_length=500, blank=True)
+    # Shown publicly as the organizer of events, instead of a personal name.
+    organization_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ATTENDEE)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Carried in every JWT: bumped by a password change or reset and by deactivation, which makes
+    # every token issued before it invalid at once (without putting a password hash in tokens).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -80,6 +85,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @property
+    def display_name(self) -> str:
+        """The public name as an organizer: never the e-mail address."""
+        return (
+            self.organization_name or f"{self.first_name} {self.last_name}".strip() or "Organizer"
+        )
 
     @property
     def is_organizer(self) -> bool:

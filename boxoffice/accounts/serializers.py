@@ -34,6 +34,7 @@ class UserSerializer(serializers.ModelSerializer[User]):
             "last_name",
             "phone_number",
             "address",
+            "organization_name",
             "role",
             "is_staff",
             "date_joined",
@@ -50,6 +51,12 @@ class ProfileUpdateSerializer(serializers.Serializer[dict[str, Any]]):
         max_length=32, required=False, allow_blank=True, validators=[phone_validator]
     )
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    organization_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Shown publicly as the organizer of your events (else your name).",
+    )
 
 
 class RegisterSerializer(ProfileUpdateSerializer):

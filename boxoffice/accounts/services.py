@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import TypedDict
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -16,9 +18,11 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from boxoffice.accounts.authentication import FAMILY_CLAIM, VERSION_CLAIM
 from boxoffice.accounts.models import Role, User, normalize_email
 from boxoffice.bookings.models import Booking
 from boxoffice.common.exceptions import DomainError, ValidationFailed
+from boxoffice.common.throttling import RateLimit, TooManyAttempts
 from boxoffice.events.models import Event
 from boxoffice.notifications.models import OutboxKind
 from boxoffice.notifications.services import outbox_message_create
@@ -62,6 +66,7 @@ def user_register(
     last_name: str = "",
     phone_number: str = "",
     address: str = "",
+    organization_name: str = "",
     role: Role = Role.ATTENDEE,
 ) -> User:
     email = normalize_email(email)
@@ -73,6 +78,7 @@ def user_register(
         last_name=last_name,
         phone_number=phone_number,
         address=address,
+        organization_name=organization_name,
         role=role,
     )
     _validate_password(password, user=user, field="password")
@@ -85,17 +91,51 @@ def user_register(
     return user
 
 
-def auth_tokens_issue(*, user: User) -> TokenPair:
+def auth_tokens_issue(*, user: User, family: str | None = None) -> TokenPair:
+    """A new pair; `family` continues a rotation chain (a sign-in starts a new one)."""
     refresh = RefreshToken.for_user(user)
+    refresh[FAMILY_CLAIM] = family or uuid4().hex
+    refresh[VERSION_CLAIM] = user.token_version
+    # for_user recorded the token before these claims; keep the stored copy whole (logout reads
+    # the family from it).
+    OutstandingToken.objects.filter(jti=refresh["jti"]).update(token=str(refresh))
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def auth_token_obtain(*, email: str, password: str) -> TokenPair:
-    """Same 401 for an unknown email, a wrong password and an inactive account."""
-    user = authenticate(email=normalize_email(email), password=password)
+# Every sign-in (the token endpoint, the admin and any HTML form) goes through user_authenticate:
+# attempts are limited per client address, failures per account from any number of addresses.
+_SIGN_IN_ATTEMPTS_PER_ADDRESS = RateLimit("login")
+_SIGN_IN_FAILURES_PER_ACCOUNT = RateLimit("login_account")
+_RESET_MAILS_PER_ACCOUNT = RateLimit("password_reset_account")
+
+
+def user_authenticate(
+    *, email: str, password: str, address: str, request: HttpRequest | None = None
+) -> User:
+    """The active user with these credentials. InvalidCredentials (the same for an unknown email,
+    a wrong password and an inactive account); TooManyAttempts (429) once the caller's address
+    or the account is over its limit - judged before the password, so a guess past the limit
+    learns nothing."""
+    email = normalize_email(email)
+    wait = _SIGN_IN_ATTEMPTS_PER_ADDRESS.wait(address)
+    if wait is not None:
+        raise TooManyAttempts("Too many sign-in attempts from your address; wait.", wait=wait)
+    wait = _SIGN_IN_FAILURES_PER_ACCOUNT.wait(email)
+    if wait is not None:
+        raise TooManyAttempts("Too many failed sign-ins for this account; wait.", wait=wait)
+    _SIGN_IN_ATTEMPTS_PER_ADDRESS.hit(address)
+    user = authenticate(request, email=email, password=password)
     if not isinstance(user, User):
+        _SIGN_IN_FAILURES_PER_ACCOUNT.hit(email)
         raise InvalidCredentials()
-    return auth_tokens_issue(user=user)
+    return user
+
+
+def auth_token_obtain(*, email: str, password: str, address: str) -> TokenPair:
+    """Same 401 for an unknown email, a wrong password and an inactive account."""
+    return auth_tokens_issue(
+        user=user_authenticate(email=email, password=password, address=address)
+    )
 
 
 def _refresh_token_user(raw: str) -> tuple[RefreshToken, User]:
@@ -104,7 +144,7 @@ def _refresh_token_user(raw: str) -> tuple[RefreshToken, User]:
     except TokenError as exc:
         raise InvalidRefreshToken() from exc
     user = User.objects.filter(id=token.get("user_id"), is_active=True).first()
-    if user is None:
+    if user is None or token.get(VERSION_CLAIM, 0) != user.token_version:
         raise InvalidRefreshToken()
     return token, user
 
@@ -121,23 +161,40 @@ def auth_token_refresh(*, refresh: str) -> TokenPair:
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
             raise InvalidRefreshToken()
         BlacklistedToken.objects.create(token=outstanding)
-        return auth_tokens_issue(user=user)
+        return auth_tokens_issue(user=user, family=token.get(FAMILY_CLAIM))
+
+
+def _family_of(raw: str) -> str | None:
+    try:
+        return token_backend.decode(raw, verify=False).get(FAMILY_CLAIM)  # type: ignore[arg-type]
+    except TokenBackendError:
+        return None
 
 
 def auth_logout(*, user: User, refresh: str) -> None:
-    """Blacklist the caller's refresh token; logging out twice is not an error."""
+    """Blacklist the caller's refresh token and every token rotated from the same sign-in (an
+    old token of the chain signs the chain out too); logging out twice is not an error."""
     try:
         payload = token_backend.decode(refresh, verify=True)  # type: ignore[arg-type]
     except TokenBackendError as exc:
         raise ValidationFailed.for_field("refresh", "Invalid or expired refresh token.") from exc
     if payload.get("token_type") != "refresh" or str(payload.get("user_id")) != str(user.pk):
         raise ValidationFailed.for_field("refresh", "This is not one of your refresh tokens.")
-    outstanding = OutstandingToken.objects.filter(jti=payload.get("jti")).first()
-    if outstanding is not None:
-        BlacklistedToken.objects.get_or_create(token=outstanding)
+    family = payload.get(FAMILY_CLAIM)
+    chain = [
+        token
+        for token in OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+        if token.jti == payload.get("jti") or (family and _family_of(token.token) == family)
+    ]
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in chain], ignore_conflicts=True
+    )
 
 
-def _revoke_refresh_tokens(user: User) -> None:
+def _revoke_all_tokens(user: User) -> None:
+    """Every access and refresh token issued so far stops working (token_version moves on)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
@@ -151,12 +208,14 @@ def user_profile_update(
     last_name: str | None = None,
     phone_number: str | None = None,
     address: str | None = None,
+    organization_name: str | None = None,
 ) -> User:
     changes = {
         "first_name": first_name,
         "last_name": last_name,
         "phone_number": phone_number,
         "address": address,
+        "organization_name": organization_name,
     }
     fields = [name for name, value in changes.items() if value is not None]
     for name in fields:
@@ -171,7 +230,7 @@ def user_deactivate(*, user: User) -> None:
     """Soft delete: bookings stay for the organizers' records; every token stops working."""
     user.is_active = False
     user.save(update_fields=["is_active"])
-    _revoke_refresh_tokens(user)
+    _revoke_all_tokens(user)
 
 
 @transaction.atomic
@@ -181,12 +240,18 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _revoke_refresh_tokens(user)
+    _revoke_all_tokens(user)
 
 
 def password_reset_request(*, email: str) -> None:
-    """Queue a reset email if an active account exists; the caller answers 202 either way."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    """Queue a reset email if an active account exists and has had fewer than its hourly share;
+    the caller answers 202 either way. Nothing is sent inside the request (the outbox does it),
+    so the answer takes as long for a known address as for an unknown one."""
+    email = normalize_email(email)
+    if _RESET_MAILS_PER_ACCOUNT.wait(email) is not None:
+        return
+    _RESET_MAILS_PER_ACCOUNT.hit(email)
+    user = User.objects.filter(email=email, is_active=True).first()
     if user is None:
         return
     with transaction.atomic():
@@ -218,7 +283,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _revoke_refresh_tokens(user)
+    _revoke_all_tokens(user)
 
 
 def staff_user_create(*, email: str, password: str, **profile: str) -> User:
@@ -237,7 +302,7 @@ class BulkDeleteResult(TypedDict):
 
 
 @transaction.atomic
-def users_bulk_delete(*, email_prefix: str, dry_run: bool = False) -> BulkDeleteResult:
+def users_bulk_delete(*, email_prefix: str, dry_run: bool = True) -> BulkDeleteResult:
     """Delete test accounts by email prefix. Never staff or superusers; never anyone with
     bookings (kept for the organizers' records) or events: those are counted as skipped."""
     prefix = normalize_email(email_prefix)

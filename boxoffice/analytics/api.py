@@ -81,7 +81,8 @@ class BulkDeleteApi(APIView):
         summary="Bulk-delete test users",
         description="Staff. Deletes users whose email starts with `email_prefix` (3+ characters). "
         "Staff and superusers are never touched; users with bookings or events are skipped and "
-        "counted, so no booking is ever lost. `dry_run` reports without deleting.",
+        "counted, so no booking is ever lost. `dry_run` (default true) only counts; send "
+        "`dry_run: false` to delete.",
         request=BulkDeleteInputSerializer,
         responses={200: BulkDeleteResultSerializer},
     )

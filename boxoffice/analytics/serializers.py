@@ -93,7 +93,10 @@ class StaffCreateSerializer(RegisterSerializer):
 
 class BulkDeleteInputSerializer(serializers.Serializer[dict[str, Any]]):
     email_prefix = serializers.CharField(min_length=3, max_length=254)
-    dry_run = serializers.BooleanField(default=False)
+    dry_run = serializers.BooleanField(
+        default=True,
+        help_text="Defaults to true: only counts. Send false to delete.",
+    )
 
 
 class BulkDeleteResultSerializer(serializers.Serializer[Any]):

@@ -331,14 +331,21 @@ def _record_booking(
 
 
 def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainError:
-    """Why the statement refused: the event closed meanwhile, or (which) stock ran out."""
-    current = Event.objects.get(pk=event.pk)
+    """Why the statement refused: the event closed or was deleted meanwhile, a type was deleted,
+    or (which) stock ran out."""
+    current = Event.objects.filter(pk=event.pk).first()
+    if current is None:
+        return ValidationFailed.for_field("event", "No such event.")
     if current.status != EventStatus.PUBLISHED or current.start_time <= timezone.now():
         return ValidationFailed.for_field("event", "The event is no longer open for booking.")
+    fresh = {t.pk: t for t in TicketType.objects.filter(pk__in=[t.pk for t, _ in lines])}
+    gone = [t for t, _ in lines if t.pk not in fresh]
+    if gone:
+        names = ", ".join(t.name for t in gone)
+        return ValidationFailed.for_field("items", f"No longer offered: {names}.")
     total = sum(quantity for _, quantity in lines)
     if current.capacity is not None and current.tickets_sold + total > current.capacity:
         return _sold_out([], "The event is sold out.")
-    fresh = {t.pk: t for t in TicketType.objects.filter(pk__in=[t.pk for t, _ in lines])}
     short = [fresh[t.pk] for t, quantity in lines if fresh[t.pk].quantity_available < quantity]
     return _sold_out(short or [t for t, _ in lines])
 

@@ -1,20 +1,140 @@
-"""DRF throttles on the cache. Rates come from settings (THROTTLE_* env) and are read per request,
-so a settings override applies at once; a cache outage lets requests through rather than fail."""
+"""Rate limits: DRF throttles and the sign-in limits, on a cache of their own.
+
+- The client address is REMOTE_ADDR, or with NUM_PROXIES = n > 0 the n-th address from the right
+  of X-Forwarded-For (the one the first trusted proxy saw); a raw header never picks the bucket.
+- Buckets live in the `throttle` cache (Redis, or a local-memory cache of their own), so public
+  pages that fill the response cache cannot evict them.
+- A cache outage lets cheap reads through but fails closed (503 + Retry-After) for the scopes in
+  THROTTLE_FAIL_CLOSED (sign-in, token refresh, registration, password reset).
+Rates come from settings (THROTTLE_* env) and are read per request, so an override applies at once.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Mapping
 from typing import Any, cast
 
+from django.conf import settings
+from django.core.cache import caches
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from boxoffice.common.errors import ServiceUnavailable, TooManyAttempts
 
-class _LiveRateMixin:
+logger = logging.getLogger(__name__)
+
+THROTTLE_CACHE = "throttle"
+
+__all__ = ["RateLimit", "TooManyAttempts", "client_address"]
+
+
+def client_address(meta: Mapping[str, Any]) -> str:
+    """The caller's address: trusted proxies only (NUM_PROXIES), never a raw header."""
+    remote = str(meta.get("REMOTE_ADDR") or "")
+    proxies = int(api_settings.NUM_PROXIES or 0)
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in str(forwarded).split(",") if hop.strip()]
+    return hops[-min(proxies, len(hops))] if hops else remote
+
+
+def _rate(scope: str) -> str | None:
+    rates = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
+    return rates.get(scope)
+
+
+def _fails_closed(scope: str) -> bool:
+    return scope in settings.THROTTLE_FAIL_CLOSED
+
+
+class _Unavailable(ServiceUnavailable):
+    default_detail = "Rate limiting is unavailable; retry shortly."
+
+
+class RateLimit:
+    """A sliding-window limit (DRF's algorithm) for callers outside DRF views: count a hit with
+    `hit`, ask without counting with `wait`. Keys are free-form (an address, an e-mail)."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def _window(self) -> tuple[int, int] | None:
+        rate = _rate(self.scope)
+        if rate is None:
+            return None
+        num, duration = throttling.SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+        return int(num or 0), int(duration or 0)
+
+    def _key(self, ident: str) -> str:
+        return f"throttle_{self.scope}_{ident}"
+
+    def _history(self, ident: str, duration: int, now: float) -> list[float]:
+        try:
+            history = caches[THROTTLE_CACHE].get(self._key(ident), [])
+        except Exception as exc:  # any backend error: the limit cannot be judged
+            return self._outage(exc, [])
+        return [stamp for stamp in history if stamp > now - duration]
+
+    def _outage(self, exc: Exception, fallback: list[float]) -> list[float]:
+        if _fails_closed(self.scope):
+            raise _Unavailable() from exc
+        logger.warning("throttle cache unavailable for %s: %s", self.scope, exc)
+        return fallback
+
+    def wait(self, ident: str) -> float | None:
+        """Seconds until `ident` may try again, or None when it may now."""
+        window = self._window()
+        if window is None:
+            return None
+        num, duration = window
+        now = time.time()
+        history = self._history(ident, duration, now)
+        if len(history) < num:
+            return None
+        return max(history[-num] + duration - now, 1.0)
+
+    def hit(self, ident: str) -> None:
+        window = self._window()
+        if window is None:
+            return
+        num, duration = window
+        now = time.time()
+        history = [now, *self._history(ident, duration, now)][: max(num, 1) * 2]
+        try:
+            caches[THROTTLE_CACHE].set(self._key(ident), history, duration)
+        except Exception as exc:
+            self._outage(exc, history)
+
+
+class _LiveRateMixin(throttling.SimpleRateThrottle):
+    """Rates read per request, buckets in the throttle cache, trusted-proxy addresses, and the
+    scope's failure mode when that cache is down."""
+
+    def __init__(self) -> None:
+        self.cache = caches[THROTTLE_CACHE]
+        super().__init__()
+
     def get_rate(self) -> str | None:
-        rates = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
         scope = getattr(self, "scope", None)
-        return rates.get(scope) if scope else None
+        return _rate(scope) if scope else None
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request.META)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:
+            if _fails_closed(str(self.scope)):
+                raise _Unavailable() from exc
+            logger.warning("throttle cache unavailable for %s: %s", self.scope, exc)
+            return True
 
 
 class AnonRateThrottle(_LiveRateMixin, throttling.AnonRateThrottle):
@@ -25,14 +145,14 @@ class UserRateThrottle(_LiveRateMixin, throttling.UserRateThrottle):
     pass
 
 
-class _ClientIPThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
-    """Keyed by client address whoever the caller is (login, registration, password reset)."""
+class _ClientIPThrottle(_LiveRateMixin):
+    """Keyed by client address whoever the caller is (sign-in, registration, password reset)."""
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class _CallerThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
+class _CallerThrottle(_LiveRateMixin):
     """Keyed by the authenticated user, else by client address."""
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:

@@ -21,12 +21,13 @@ from boxoffice.common.permissions import IsStaffOrReadOnly
 from boxoffice.common.schema import problem_responses
 from boxoffice.events import cache, selectors, services
 from boxoffice.events.filters import EventFilter
-from boxoffice.events.models import Category, Event
+from boxoffice.events.models import Category, Event, TicketType
 from boxoffice.events.serializers import (
     AvailabilitySerializer,
     CategoryInputSerializer,
     CategorySerializer,
     EventInputSerializer,
+    EventListSerializer,
     EventSerializer,
     EventUpdateSerializer,
     TicketTypeInputSerializer,
@@ -53,18 +54,42 @@ def cached_json(key: str, produce: Callable[[], tuple[Any, bool]]) -> HttpRespon
     return response
 
 
+CACHED_PAGES = 10
+
+
+def _browse_page_key(request: Request) -> str | None:
+    """The cache key of a plain browsing page (`page` 1-10, a valid `ordering`), normalised so
+    equivalent queries share an entry; None for any other query, which is not cached. So the
+    response cache holds a bounded number of pages, whatever query strings arrive."""
+    params = request.query_params
+    if not set(params) <= {"page", "ordering"} or any(len(params.getlist(k)) > 1 for k in params):
+        return None
+    page = params.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= CACHED_PAGES:
+        return None
+    ordering = params.get("ordering", "")
+    if ordering and ordering not in EventFilter.ORDERING_VALUES:
+        return None
+    return cache.event_list_key({"page": str(int(page)), "ordering": ordering})
+
+
 class _ListFlags(serializers.Serializer[dict[str, Any]]):
+    """The list's boolean flags, strictly parsed: garbage is a 400, never silently ignored."""
+
     mine = serializers.BooleanField(default=False)
     include_past = serializers.BooleanField(default=False)
+    available_only = serializers.BooleanField(default=False)
 
 
 @extend_schema_view(
     get=extend_schema(
         tags=EVENTS,
         summary="List events",
-        description="Published, upcoming events (cached; every write is visible on the next read). "
+        description="Published, upcoming events, without their ticket types (GET an event for "
+        "those). The plain browsing pages (only `page` 1-10 and `ordering`) are cached and every "
+        "write is visible on the next read; filtered and searched lists are computed each time. "
         "`mine=true` lists the caller's own events in every status instead (never cached).",
-        responses={200: EventSerializer(many=True), **problem_responses(400)},
+        responses={200: EventListSerializer(many=True), **problem_responses(400)},
     ),
     post=extend_schema(
         tags=EVENTS,
@@ -76,7 +101,7 @@ class _ListFlags(serializers.Serializer[dict[str, Any]]):
     ),
 )
 class EventListApi(generics.ListAPIView[Event]):
-    serializer_class = EventSerializer
+    serializer_class = EventListSerializer
     permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
     filter_backends = (DjangoFilterBackend,)
     filterset_class = EventFilter
@@ -97,9 +122,9 @@ class EventListApi(generics.ListAPIView[Event]):
             if not request.user.is_authenticated:
                 self.permission_denied(request, message="Sign in to list your own events.")
             return super().list(request, *args, **kwargs)
-        known = {*EventFilter.base_filters, "page", "page_size"}
-        params = {k: str(v) for k, v in request.query_params.items() if k in known}
-        key = cache.event_list_key(params)
+        key = _browse_page_key(request)
+        if key is None:
+            return super().list(request, *args, **kwargs)
         return cached_json(
             key, lambda: (super(EventListApi, self).list(request, *args, **kwargs).data, True)
         )
@@ -190,23 +215,27 @@ class EventAvailabilityApi(APIView):
         return response
 
 
-class TicketTypeListApi(APIView):
+class TicketTypeListApi(generics.ListAPIView[TicketType]):
     permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
+    serializer_class = TicketTypeSerializer
 
-    @extend_schema(
-        tags=TICKET_TYPES,
-        summary="List an event's ticket types",
-        responses={200: TicketTypeSerializer(many=True)},
-    )
-    def get(self, request: Request, event_id: UUID) -> Response:
-        event = selectors.event_get(event_id=event_id, user=request.user, annotated=False)
-        types = selectors.ticket_type_list(event=event)
-        return Response(TicketTypeSerializer(types, many=True).data)
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return TicketType.objects.none()
+        event = selectors.event_get(
+            event_id=self.kwargs["event_id"], user=self.request.user, annotated=False
+        )
+        return selectors.ticket_type_list(event=event)
+
+    @extend_schema(tags=TICKET_TYPES, summary="List an event's ticket types (paginated)")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         tags=TICKET_TYPES,
         summary="Add a ticket type",
-        description="Event owner or staff. Names are unique within an event (case-insensitive).",
+        description="Event owner or staff. Names are unique within an event (case-insensitive); "
+        "an event has at most MAX_TICKET_TYPES_PER_EVENT types (default 50; 400 beyond).",
         request=TicketTypeInputSerializer,
         responses={201: TicketTypeSerializer, **problem_responses(409)},
     )

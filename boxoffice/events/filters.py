@@ -11,8 +11,12 @@ from rest_framework.exceptions import ValidationError
 from boxoffice.events.models import Event
 from boxoffice.events.selectors import category_find, category_with_descendants
 
+ORDERING_FIELDS = ("start_time", "created_at", "min_price", "title")
+
 
 class EventFilter(django_filters.FilterSet):
+    ORDERING_VALUES = frozenset([*ORDERING_FIELDS, *(f"-{field}" for field in ORDERING_FIELDS)])
+
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=200,
@@ -58,7 +62,7 @@ class EventFilter(django_filters.FilterSet):
         method="filter_flag", help_text="The caller's own events in every status, drafts included."
     )
     ordering = django_filters.OrderingFilter(
-        fields=("start_time", "created_at", "min_price", "title"),
+        fields=ORDERING_FIELDS,
         help_text="start_time (default), created_at, min_price or title; prefix - to reverse.",
     )
 

@@ -49,9 +49,11 @@ def _types_of_event() -> QuerySet[TicketType, Any]:
     return TicketType.objects.filter(event=OuterRef("pk")).order_by().values("event")
 
 
-def events_annotated(queryset: QuerySet[Event] | None = None) -> QuerySet[Event]:
-    """Events with organizer and category joined, ticket types prefetched and the
-    `min_price` / `tickets_available` annotations that the list filters and orders by."""
+def events_annotated(
+    queryset: QuerySet[Event] | None = None, *, with_types: bool = True
+) -> QuerySet[Event]:
+    """Events with organizer and category joined, ticket types prefetched (`with_types`) and
+    the `min_price` / `tickets_available` annotations that the list filters and orders by."""
     queryset = Event.objects.all() if queryset is None else queryset
     min_price = Subquery(_types_of_event().annotate(v=Min("price")).values("v")[:1])
     remaining = Coalesce(
@@ -66,18 +68,20 @@ def events_annotated(queryset: QuerySet[Event] | None = None) -> QuerySet[Event]
         default=Least(remaining, F("capacity") - F("tickets_sold")),
         output_field=IntegerField(),
     )
-    return (
-        queryset.select_related("organizer", "category")
-        .prefetch_related(
+    queryset = queryset.select_related("organizer", "category").annotate(
+        min_price=min_price, tickets_available=Greatest(available, Value(0))
+    )
+    if with_types:
+        queryset = queryset.prefetch_related(
             Prefetch("ticket_types", queryset=TicketType.objects.order_by("price", "name"))
         )
-        .annotate(min_price=min_price, tickets_available=Greatest(available, Value(0)))
-    )
+    return queryset
 
 
 def event_list(*, user: Any, mine: bool = False, include_past: bool = False) -> QuerySet[Event]:
-    """Public: published and upcoming. `mine`: the caller's own events in every status."""
-    queryset = events_annotated()
+    """Public: published and upcoming. `mine`: the caller's own events in every status.
+    Lists carry no ticket types (the detail does)."""
+    queryset = events_annotated(with_types=False)
     if mine:
         actor = _authenticated(user)
         queryset = queryset.filter(organizer=actor) if actor else queryset.none()

@@ -3,12 +3,12 @@ beyond publishing; outputs are read-only renderings of selector results."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from boxoffice.common.currencies import ISO_4217
+from boxoffice.common.fields import MoneyField, OffsetDateTimeField
 from boxoffice.events.models import Category, Event, EventStatus, TicketType
 from boxoffice.events.selectors import event_tickets_available, ticket_type_on_sale
 
@@ -39,7 +39,11 @@ class CategoryBriefSerializer(serializers.ModelSerializer[Category]):
 
 class OrganizerSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(read_only=True)
-    name = serializers.CharField(source="full_name", read_only=True)
+    name = serializers.CharField(
+        source="display_name",
+        read_only=True,
+        help_text='Organization name, else the person\'s name, else "Organizer"; never an e-mail.',
+    )
 
 
 class _SaleStateMixin(serializers.Serializer[TicketType]):
@@ -77,14 +81,17 @@ class TicketTypeSerializer(_SaleStateMixin, serializers.ModelSerializer[TicketTy
 class TicketTypeInputSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
+    price = MoneyField()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-    sales_start = serializers.DateTimeField(required=False, allow_null=True)
-    sales_end = serializers.DateTimeField(required=False, allow_null=True)
+    sales_start = OffsetDateTimeField(required=False, allow_null=True)
+    sales_end = OffsetDateTimeField(required=False, allow_null=True)
     max_per_booking = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
-class EventSerializer(serializers.ModelSerializer[Event]):
+class EventListSerializer(serializers.ModelSerializer[Event]):
+    """An event in a list: everything but its ticket types (GET the event for those), so a page
+    stays small however many types an event has."""
+
     organizer = OrganizerSerializer(read_only=True)
     category = CategoryBriefSerializer(read_only=True, allow_null=True)
     min_price = serializers.DecimalField(
@@ -97,7 +104,6 @@ class EventSerializer(serializers.ModelSerializer[Event]):
     tickets_available = serializers.SerializerMethodField(
         help_text="Remaining tickets over all types, capped by the event's capacity."
     )
-    ticket_types = TicketTypeSerializer(many=True, read_only=True)
 
     class Meta:
         model = Event
@@ -118,7 +124,6 @@ class EventSerializer(serializers.ModelSerializer[Event]):
             "tickets_sold",
             "tickets_available",
             "max_tickets_per_user",
-            "ticket_types",
             "created_at",
             "updated_at",
         ]
@@ -126,6 +131,16 @@ class EventSerializer(serializers.ModelSerializer[Event]):
 
     def get_tickets_available(self, obj: Event) -> int:
         return event_tickets_available(obj)
+
+
+class EventSerializer(EventListSerializer):
+    """One event with its ticket types."""
+
+    ticket_types = TicketTypeSerializer(many=True, read_only=True)
+
+    class Meta(EventListSerializer.Meta):
+        fields = [*EventListSerializer.Meta.fields, "ticket_types"]
+        read_only_fields = fields
 
 
 def _currency(value: str) -> None:
@@ -143,8 +158,8 @@ class EventInputSerializer(serializers.Serializer[dict[str, Any]]):
     category = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.all(), required=False, allow_null=True
     )
-    start_time = serializers.DateTimeField()
-    end_time = serializers.DateTimeField()
+    start_time = OffsetDateTimeField()
+    end_time = OffsetDateTimeField()
     capacity = serializers.IntegerField(
         min_value=1, max_value=MAX_QUANTITY * 100, required=False, allow_null=True
     )

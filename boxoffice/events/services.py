@@ -9,13 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Max, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
 from boxoffice.accounts.models import User
-from boxoffice.common.exceptions import Conflict, Forbidden, ValidationFailed
+from boxoffice.common.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from boxoffice.events.cache import categories_cache_invalidate, events_cache_invalidate
 from boxoffice.events.models import Category, Event, EventStatus, TicketType
 
@@ -42,6 +42,25 @@ class InUse(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid_status_transition"
+
+
+def _lock_event(event_id: Any) -> Event:
+    """The event row, locked (first in the global lock order); NotFound if it was deleted."""
+    event = Event.objects.select_for_update().filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("No such event.")
+    return event
+
+
+def _lock_ticket_type(ticket_type: TicketType) -> TicketType:
+    """The ticket type locked in the global order - its event first, then the type, as the
+    booking statement does - so a type edit and a booking never deadlock."""
+    event = _lock_event(ticket_type.event_id)
+    locked = TicketType.objects.select_for_update().filter(pk=ticket_type.pk).first()
+    if locked is None:
+        raise NotFound("No such ticket type for this event.")
+    locked.event = event
+    return locked
 
 
 def _check_times(
@@ -113,7 +132,7 @@ def _apply_status(event: Event, status: str) -> None:
 @transaction.atomic
 def event_update(*, event: Event, **changes: Any) -> Event:
     """Apply validated field changes; times are checked against the stored side when missing."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
+    event = _lock_event(event.pk)
     if event.status == EventStatus.CANCELLED:
         raise EventCancelled()
     status = changes.pop("status", None)
@@ -142,7 +161,7 @@ def event_update(*, event: Event, **changes: Any) -> Event:
 
 @transaction.atomic
 def event_delete(*, event: Event) -> None:
-    event = Event.objects.select_for_update().get(pk=event.pk)
+    event = _lock_event(event.pk)
     if event.bookings.exists():
         raise HasBookings()
     events_cache_invalidate(event_ids=[event.pk])  # before delete() clears the pk
@@ -165,8 +184,14 @@ def ticket_type_create(
     sales_end: datetime | None = None,
     max_per_booking: int = 10,
 ) -> TicketType:
+    event = _lock_event(event.pk)  # serialises creates, so the cap below holds under any race
     if event.status == EventStatus.CANCELLED:
         raise EventCancelled()
+    limit = settings.MAX_TICKET_TYPES_PER_EVENT
+    if TicketType.objects.filter(event=event).count() >= limit:
+        raise ValidationFailed.for_field(
+            "name", f"An event has at most {limit} ticket types (MAX_TICKET_TYPES_PER_EVENT)."
+        )
     _check_sales_window(sales_start=sales_start, sales_end=sales_end)
     ticket_type = TicketType(
         event=event,
@@ -189,9 +214,7 @@ def ticket_type_create(
 
 @transaction.atomic
 def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType:
-    ticket_type = (
-        TicketType.objects.select_for_update().select_related("event").get(pk=ticket_type.pk)
-    )
+    ticket_type = _lock_ticket_type(ticket_type)
     if ticket_type.event.status == EventStatus.CANCELLED:
         raise EventCancelled()
     for name, value in changes.items():
@@ -212,15 +235,26 @@ def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType
 
 @transaction.atomic
 def ticket_type_delete(*, ticket_type: TicketType) -> None:
-    ticket_type = TicketType.objects.select_for_update().get(pk=ticket_type.pk)
+    ticket_type = _lock_ticket_type(ticket_type)
     if ticket_type.quantity_sold > 0 or ticket_type.booking_items.exists():
         raise HasSales()
     ticket_type.delete()
     events_cache_invalidate(event_ids=[ticket_type.event_id])
 
 
+MAX_CATEGORY_PATH = Category._meta.get_field("path").max_length or 1000
+
+
 def _category_path(*, slug: str, parent: Category | None) -> str:
     return f"{parent.path}/{slug}" if parent else slug
+
+
+def _check_path_length(longest: int) -> None:
+    if longest > MAX_CATEGORY_PATH:
+        raise ValidationFailed.for_field(
+            "parent",
+            f"The category chain would be too deep (paths hold {MAX_CATEGORY_PATH} chars).",
+        )
 
 
 def _slug_taken() -> ValidationFailed:
@@ -234,6 +268,7 @@ def category_create(*, name: str, slug: str = "", parent: Category | None = None
     category = Category(
         name=name, slug=slug, parent=parent, path=_category_path(slug=slug, parent=parent)
     )
+    _check_path_length(len(category.path))
     try:
         with transaction.atomic():
             category.save(force_insert=True)
@@ -263,6 +298,13 @@ def category_update(
     if slug:
         category.slug = slug
     category.path = _category_path(slug=category.slug, parent=category.parent)
+    if category.path != old_path:
+        deepest = (
+            Category.objects.filter(path__startswith=f"{old_path}/")
+            .annotate(n=Length("path"))
+            .aggregate(longest=Max("n"))["longest"]
+        )
+        _check_path_length(len(category.path) + max(0, (deepest or 0) - len(old_path)))
     try:
         with transaction.atomic():
             category.save()

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 from boxoffice.accounts.models import User
 from boxoffice.accounts.services import password_reset_link_params
@@ -23,14 +24,19 @@ from boxoffice.notifications.models import OutboxKind, OutboxMessage
 logger = logging.getLogger(__name__)
 
 
+def _render_plain(name: str, context: dict[str, Any]) -> str:
+    """A plain-text template: nothing HTML-escaped ("Rock & Roll", not "Rock &amp; Roll")."""
+    return get_template(name).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
+
+
 def send_templated_email(
     *, message: OutboxMessage, to: str, template: str, context: dict[str, Any]
 ) -> None:
     context = {**context, "site_name": "Boxoffice"}
-    subject = " ".join(render_to_string(f"emails/{template}/subject.txt", context).split())
+    subject = " ".join(_render_plain(f"emails/{template}/subject.txt", context).split())
     email = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"emails/{template}/body.txt", context),
+        body=_render_plain(f"emails/{template}/body.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers={"Message-ID": f"<{message.pk}@boxoffice>", "X-Boxoffice-Kind": message.kind},

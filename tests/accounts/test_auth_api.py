@@ -288,6 +288,7 @@ class TestMe:
             "last_name",
             "phone_number",
             "address",
+            "organization_name",
             "role",
             "is_staff",
             "date_joined",

@@ -235,7 +235,9 @@ class TestBulkDelete:
             "dry_run": True,
         }
         assert User.objects.filter(email__startswith="loadtest").count() == 6
-        done = client.post(self.URL, {"email_prefix": "loadtest"}, format="json").json()
+        done = client.post(
+            self.URL, {"email_prefix": "loadtest", "dry_run": False}, format="json"
+        ).json()
         assert done["deleted"] == 3
         assert not done["dry_run"]
         assert not User.objects.filter(pk__in=[u.pk for u in plain]).exists()

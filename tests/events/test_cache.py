@@ -22,7 +22,7 @@ Client = Callable[[User | None], APIClient]
 def read(api: APIClient, url: str, **params: Any) -> tuple[str, Any]:
     response = api.get(url, params)
     assert response.status_code == 200, response.content
-    return response["X-Cache"], response.json()
+    return response.get("X-Cache", "UNCACHED"), response.json()
 
 
 def test_second_read_is_a_hit_without_queries(
@@ -38,12 +38,42 @@ def test_second_read_is_a_hit_without_queries(
         assert read(api, f"{EVENTS}{event.pk}/")[0] == "HIT"
 
 
-def test_query_params_are_part_of_the_key(api: APIClient) -> None:
+def test_browsing_pages_are_keyed_by_page_and_ordering(api: APIClient) -> None:
+    EventFactory(title="B")
+    EventFactory(title="A")
+    assert read(api, EVENTS, ordering="title")[1]["results"][0]["title"] == "A"
+    assert read(api, EVENTS, ordering="-title")[1]["results"][0]["title"] == "B"
+    assert read(api, EVENTS, ordering="-title")[0] == "HIT"
+    # "01" and "1" are the same page: one entry.
+    assert read(api, EVENTS, page="01", ordering="title")[0] == "HIT"
+
+
+def test_filtered_lists_are_computed_not_cached(api: APIClient) -> None:
     EventFactory(city="Porto")
     EventFactory(city="Lisboa")
     assert read(api, EVENTS, city="porto")[1]["count"] == 1
     assert read(api, EVENTS, city="lisboa")[1]["count"] == 1
+    assert read(api, EVENTS, city="lisboa")[0] == "UNCACHED"
     assert read(api, EVENTS)[1]["count"] == 2
+
+
+def test_distinct_queries_cannot_fill_the_cache(api: APIClient) -> None:
+    """400 distinct query strings store nothing: only the bounded browsing pages are cached."""
+    from django.core.cache import cache
+
+    EventFactory()
+    read(api, EVENTS)  # mints the version keys
+    before = _entries(cache)
+    for n in range(400):
+        read(api, EVENTS, search=f"word{n}")
+        read(api, EVENTS, page="1", unknown=str(n))
+    assert _entries(cache) == before
+
+
+def _entries(cache: Any) -> int:
+    if hasattr(cache, "_cache"):  # local memory
+        return len(cache._cache)
+    return len(list(cache.iter_keys("*")))
 
 
 def test_event_update_is_visible_next_read(

@@ -153,7 +153,7 @@ class TestTicketTypes:
         )
         later = TicketTypeFactory(event=event, name="Later", sales_start=now + timedelta(days=1))
         regular = TicketTypeFactory(event=event, name="Regular")
-        body = {t["name"]: t["on_sale"] for t in api.get(types_url(event)).json()}
+        body = {t["name"]: t["on_sale"] for t in api.get(types_url(event)).json()["results"]}
         assert body == {"Early Bird": False, "Later": False, "Regular": True}
         assert api.get(type_url(early_bird)).json()["on_sale"] is False
         assert api.get(type_url(later)).status_code == 200
@@ -295,4 +295,4 @@ class TestCategories:
 
 def test_price_is_a_two_place_decimal_string(api: APIClient, event: Any) -> None:
     TicketTypeFactory(event=event, price=Decimal("7"))
-    assert api.get(types_url(event)).json()[0]["price"] == "7.00"
+    assert api.get(types_url(event)).json()["results"][0]["price"] == "7.00"
