@@ -11,6 +11,7 @@ Rates come from settings (THROTTLE_* env) and are read per request, so an overri
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -70,7 +71,8 @@ class RateLimit:
         return int(num or 0), int(duration or 0)
 
     def _key(self, ident: str) -> str:
-        return f"throttle_{self.scope}_{ident}"
+        # Idents are client input (an e-mail): hashed, so any length or character is a valid key.
+        return f"throttle_{self.scope}_{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
 
     def _history(self, ident: str, duration: int, now: float) -> list[float]:
         try:
