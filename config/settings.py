@@ -36,11 +36,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "boxoffice.common",
+    "boxoffice.outbox",
     "boxoffice.accounts",
     "boxoffice.events",
     "boxoffice.bookings",
     "boxoffice.notifications",
     "boxoffice.analytics",
+    "boxoffice.staff",
 ]
 
 MIDDLEWARE = [
@@ -276,7 +278,7 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="boxoffice")
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {
-        "task": "boxoffice.notifications.tasks.outbox_relay_task",
+        "task": "boxoffice.outbox.tasks.outbox_relay_task",
         "schedule": float(env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=15)),
     },
     "idempotency-purge": {

@@ -4,15 +4,13 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from boxoffice.common.api import HealthApi
-
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("boxoffice.accounts.urls")),
     path("", include("boxoffice.events.urls")),
     path("", include("boxoffice.bookings.urls")),
     path("", include("boxoffice.notifications.urls")),
     path("", include("boxoffice.analytics.urls")),
-    path("health/", HealthApi.as_view(), name="health"),
+    path("", include("boxoffice.staff.urls")),
 ]
 
 urlpatterns = [

@@ -21,6 +21,10 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+# The outbox kind of a password-reset e-mail (its handler is in notifications).
+PASSWORD_RESET_MESSAGE = "password_reset"  # noqa: S105 - a message kind, not a secret
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

@@ -19,13 +19,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from boxoffice.accounts.authentication import FAMILY_CLAIM, VERSION_CLAIM
-from boxoffice.accounts.models import Role, User, normalize_email
-from boxoffice.bookings.models import Booking
+from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, Role, User, normalize_email
 from boxoffice.common.exceptions import DomainError, ValidationFailed
 from boxoffice.common.throttling import RateLimit, TooManyAttempts
-from boxoffice.events.models import Event
-from boxoffice.notifications.models import OutboxKind
-from boxoffice.notifications.services import outbox_message_create
+from boxoffice.outbox.services import outbox_message_create
 
 
 class InvalidCredentials(DomainError):
@@ -256,7 +253,7 @@ def password_reset_request(*, email: str) -> None:
         return
     with transaction.atomic():
         # The token is made when the email is sent, so no secret is stored in the outbox.
-        outbox_message_create(kind=OutboxKind.PASSWORD_RESET, payload={"user_id": str(user.pk)})
+        outbox_message_create(kind=PASSWORD_RESET_MESSAGE, payload={"user_id": str(user.pk)})
 
 
 def password_reset_link_params(*, user: User) -> dict[str, str]:
@@ -284,58 +281,3 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     _revoke_all_tokens(user)
-
-
-def staff_user_create(*, email: str, password: str, **profile: str) -> User:
-    """A staff account (superusers only, enforced by the caller's permission)."""
-    user = user_register(email=email, password=password, role=Role.ORGANIZER, **profile)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
-
-
-class BulkDeleteResult(TypedDict):
-    deleted: int
-    skipped_with_bookings: int
-    skipped_with_events: int
-    dry_run: bool
-
-
-@transaction.atomic
-def users_bulk_delete(*, email_prefix: str, dry_run: bool = True) -> BulkDeleteResult:
-    """Delete test accounts by email prefix. Never staff or superusers; never anyone with
-    bookings (kept for the organizers' records) or events: those are counted as skipped."""
-    prefix = normalize_email(email_prefix)
-    if len(prefix) < 3:
-        raise ValidationFailed.for_field("email_prefix", "Give at least 3 characters.")
-    # Lock the candidates: a booking racing with the delete waits, then sees the user gone.
-    candidates = list(
-        User.objects.select_for_update()
-        .filter(email__startswith=prefix, is_staff=False, is_superuser=False)
-        .values_list("pk", flat=True)
-    )
-    with_bookings = set(
-        Booking.objects.filter(user_id__in=candidates)
-        .order_by()
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-    with_events = (
-        set(
-            Event.objects.filter(organizer_id__in=candidates)
-            .order_by()
-            .values_list("organizer_id", flat=True)
-            .distinct()
-        )
-        - with_bookings
-    )
-    deletable = [pk for pk in candidates if pk not in with_bookings and pk not in with_events]
-    result: BulkDeleteResult = {
-        "deleted": len(deletable),
-        "skipped_with_bookings": len(with_bookings),
-        "skipped_with_events": len(with_events),
-        "dry_run": dry_run,
-    }
-    if not dry_run and deletable:
-        User.objects.filter(pk__in=deletable).delete()
-    return result

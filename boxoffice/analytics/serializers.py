@@ -6,8 +6,6 @@ from typing import Any
 
 from rest_framework import serializers
 
-from boxoffice.accounts.serializers import RegisterSerializer
-
 
 class DailyPointSerializer(serializers.Serializer[Any]):
     date = serializers.DateField()
@@ -83,24 +81,3 @@ class PlatformAnalyticsSerializer(serializers.Serializer[Any]):
     total_revenue = MoneySerializer(many=True, help_text="One entry per currency, never mixed.")
     most_popular_events = PopularEventSerializer(many=True)
     capacity_utilization = UtilizationSerializer(many=True)
-
-
-class StaffCreateSerializer(RegisterSerializer):
-    """Same fields and rules as registration; the account gets is_staff."""
-
-    role = None  # type: ignore[assignment]
-
-
-class BulkDeleteInputSerializer(serializers.Serializer[dict[str, Any]]):
-    email_prefix = serializers.CharField(min_length=3, max_length=254)
-    dry_run = serializers.BooleanField(
-        default=True,
-        help_text="Defaults to true: only counts. Send false to delete.",
-    )
-
-
-class BulkDeleteResultSerializer(serializers.Serializer[Any]):
-    deleted = serializers.IntegerField(help_text="Deleted (or, with dry_run, would be).")
-    skipped_with_bookings = serializers.IntegerField()
-    skipped_with_events = serializers.IntegerField()
-    dry_run = serializers.BooleanField()

@@ -11,6 +11,4 @@ urlpatterns = [
         name="event-analytics",
     ),
     path("admin/analytics/", api.PlatformAnalyticsApi.as_view(), name="platform-analytics"),
-    path("admin/users/staff/", api.StaffCreateApi.as_view(), name="staff-create"),
-    path("admin/users/bulk-delete/", api.BulkDeleteApi.as_view(), name="users-bulk-delete"),
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -93,40 +92,22 @@ class BookingListApi(generics.ListAPIView[Booking]):
     )
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
-        key = _idempotency_key(request)
-        if key is None:
-            return self._create(request, user)
-        fingerprint = idempotency.request_fingerprint(request.data)
+        answer = idempotency.idempotent(
+            user_id=user.pk,
+            key=_idempotency_key(request),
+            body=request.data,
+            run=lambda: self._create(request, user),
+            refusal=lambda exc: self._refusal(exc, request),
+        )
+        content_type = PROBLEM_CONTENT_TYPE if answer.status >= 400 else None
+        response = Response(answer.body, status=answer.status, content_type=content_type)
+        if answer.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
-        def remember(response: Response) -> Response:
-            idempotency.idempotency_store(
-                user_id=user.pk,
-                key=key,
-                fingerprint=fingerprint,
-                status=response.status_code,
-                body=response.data,
-            )
-            return response
-
-        with idempotency.idempotency_guard(user_id=user.pk, key=key):
-            stored = idempotency.idempotency_lookup(
-                user_id=user.pk, key=key, fingerprint=fingerprint
-            )
-            if stored is not None:
-                return self._replay(stored)
-            try:
-                with transaction.atomic():  # the booking and its stored response commit together
-                    return remember(self._create(request, user))
-            except (DomainError, ValidationError) as exc:
-                # A refusal (400, 409 sold out...) is the first response too: keep it.
-                refusal = problem_exception_handler(exc, {"request": request, "view": self})
-                if refusal is None or refusal.status_code >= 500:
-                    raise
-                return remember(refusal)
-
-    def _create(self, request: Request, user: User) -> Response:
+    def _create(self, request: Request, user: User) -> idempotency.StoredResponse:
         data = validated(BookingInputSerializer, request)
-        booking = services.booking_create(
+        booking = services.booking_book(
             user=user,
             event_id=data["event"],
             lines=[
@@ -134,14 +115,16 @@ class BookingListApi(generics.ListAPIView[Booking]):
                 for item in data["items"]
             ],
         )
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+        return idempotency.StoredResponse(status.HTTP_201_CREATED, BookingSerializer(booking).data)
 
-    @staticmethod
-    def _replay(stored: idempotency.StoredResponse) -> Response:
-        content_type = PROBLEM_CONTENT_TYPE if stored.status >= 400 else None
-        response = Response(stored.body, status=stored.status, content_type=content_type)
-        response["Idempotent-Replayed"] = "true"
-        return response
+    def _refusal(self, exc: Exception, request: Request) -> idempotency.StoredResponse | None:
+        """A 4xx answer for a refused booking (kept as the key's first answer), else None."""
+        if not isinstance(exc, DomainError | ValidationError):
+            return None
+        problem = problem_exception_handler(exc, {"request": request, "view": self})
+        if problem is None or problem.status_code >= 500:
+            return None
+        return idempotency.StoredResponse(problem.status_code, problem.data)
 
 
 class BookingDetailApi(APIView):

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from boxoffice.bookings.models import IdempotencyRecord
@@ -43,6 +43,7 @@ class IdempotencyKeyReused(Unprocessable):
 class StoredResponse:
     status: int
     body: Any
+    replayed: bool = False
 
 
 def request_fingerprint(body: Any) -> str:
@@ -112,3 +113,47 @@ def idempotency_purge() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def idempotent(
+    *,
+    user_id: UUID,
+    key: str | None,
+    body: Any,
+    run: Callable[[], StoredResponse],
+    refusal: Callable[[Exception], StoredResponse | None],
+) -> StoredResponse:
+    """Answer a request at most once per (user, Idempotency-Key).
+
+    Without a key, `run()` answers. With one: a stored answer is replayed (`replayed=True`; 422
+    for another body, 409 while the first is still running); otherwise `run()` answers and its
+    answer is stored in the same transaction as whatever it wrote. An exception that `refusal`
+    turns into an answer (a 4xx: sold out, invalid) is the first answer too and is stored; any
+    other exception propagates and stores nothing, so a retry runs again.
+    """
+    if key is None:
+        return run()
+    fingerprint = request_fingerprint(body)
+
+    def remember(response: StoredResponse) -> StoredResponse:
+        idempotency_store(
+            user_id=user_id,
+            key=key,
+            fingerprint=fingerprint,
+            status=response.status,
+            body=response.body,
+        )
+        return response
+
+    with idempotency_guard(user_id=user_id, key=key):
+        stored = idempotency_lookup(user_id=user_id, key=key, fingerprint=fingerprint)
+        if stored is not None:
+            return replace(stored, replayed=True)
+        try:
+            with transaction.atomic():  # what run() wrote and its stored answer commit together
+                return remember(run())
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            return remember(refused)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,14 @@ from boxoffice.events.models import Event, TicketType
 class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class BookingMessage(StrEnum):
+    """Outbox kinds the booking engine writes (their e-mails are notifications' handlers)."""
+
+    CONFIRMED = "booking_confirmed"
+    CANCELLED = "booking_cancelled"
+    EVENT_CANCELLED = "event_cancelled"  # one per booking of a cancelled event
 
 
 class TicketStatus(models.TextChoices):

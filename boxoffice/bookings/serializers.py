@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket, TicketStatus
+from boxoffice.bookings.models import BookingItem, BookingStatus, Ticket, TicketStatus
 
 MAX_TICKETS_PER_LINE = 100
 
@@ -52,7 +52,9 @@ class TicketSerializer(serializers.Serializer[Ticket]):
     status = serializers.ChoiceField(choices=TicketStatus.choices, read_only=True)
 
 
-class BookingSerializer(serializers.Serializer[Booking]):
+class BookingSerializer(serializers.Serializer[Any]):
+    """A Booking, or a services.BookingCreated (same attributes; items and tickets in memory)."""
+
     id = serializers.UUIDField(read_only=True)
     reference = serializers.CharField(read_only=True, help_text="Short human-readable code.")
     event = BookingEventSerializer(read_only=True)

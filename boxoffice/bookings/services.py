@@ -28,7 +28,15 @@ from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings.codes import booking_reference, ticket_code
-from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket, TicketStatus
+from boxoffice.bookings.models import (
+    Booking,
+    BookingItem,
+    BookingMessage,
+    BookingStatus,
+    Ticket,
+    TicketStatus,
+)
+from boxoffice.bookings.statement import booking_statement
 from boxoffice.common.exceptions import (
     Conflict,
     DomainError,
@@ -38,8 +46,8 @@ from boxoffice.common.exceptions import (
 from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Event, EventStatus, TicketType
 from boxoffice.events.selectors import ticket_type_on_sale
-from boxoffice.notifications.models import OutboxKind
-from boxoffice.notifications.services import (
+from boxoffice.outbox.models import OutboxStatus
+from boxoffice.outbox.services import (
     outbox_dispatch_on_commit,
     outbox_message_new,
     outbox_messages_create,
@@ -201,53 +209,6 @@ def _check_user_cap(*, user: User, event: Event, limit: int, requested: int) -> 
         )
 
 
-# Only an event that is still open may sell: re-checked under the event row's lock, so a booking
-# that passed validation just before the event was cancelled (or started) is refused.
-EVENT_OPEN_SQL = "status = 'published' AND start_time > now()"
-
-
-def _booking_statement(lines: int) -> str:
-    """One statement for the whole write. The event's counter moves first, then each ticket
-    type's in id order - each UPDATE waits for the one before (EXISTS on it), which is the lock
-    order - each under its bound; only if every counter moved are the booking, its items, its
-    tickets and its outbox message inserted. Otherwise nothing is inserted and the caller rolls
-    back the counters that did move."""
-    parts = [
-        "ev AS (UPDATE events_event SET tickets_sold = tickets_sold + %(total)s"
-        f" WHERE id = %(event)s AND {EVENT_OPEN_SQL}"
-        " AND (capacity IS NULL OR tickets_sold + %(total)s <= capacity) RETURNING id)"
-    ]
-    previous = "ev"
-    for index in range(lines):
-        parts.append(
-            f"t{index} AS (UPDATE events_tickettype"
-            f" SET quantity_sold = quantity_sold + %(q{index})s"
-            f" WHERE id = %(t{index})s AND quantity_sold + %(q{index})s <= quantity"
-            f" AND EXISTS (SELECT 1 FROM {previous}) RETURNING id)"
-        )
-        previous = f"t{index}"
-    parts += [
-        "b AS (INSERT INTO bookings_booking (id, created_at, updated_at, reference, user_id,"
-        " event_id, status, total_amount, currency, cancelled_at)"
-        " SELECT %(booking)s, %(now)s, %(now)s, %(reference)s, %(user)s, %(event)s, 'confirmed',"
-        " %(total_amount)s, %(currency)s, NULL"
-        f" WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING id)",
-        "i AS (INSERT INTO bookings_bookingitem"
-        " (id, booking_id, ticket_type_id, quantity, unit_price)"
-        " SELECT v.id, b.id, v.type, v.quantity, v.price FROM b CROSS JOIN"
-        " unnest(%(item_ids)s::uuid[], %(item_types)s::uuid[], %(item_quantities)s::int[],"
-        " %(item_prices)s::numeric[]) AS v(id, type, quantity, price))",
-        "tk AS (INSERT INTO bookings_ticket (id, booking_id, ticket_type_id, code, status,"
-        " checked_in_at) SELECT v.id, b.id, v.type, v.code, 'valid', NULL FROM b CROSS JOIN"
-        " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[])"
-        " AS v(id, type, code))",
-        "o AS (INSERT INTO notifications_outboxmessage (id, kind, payload, status, attempts,"
-        " available_at, created_at, sent_at, last_error) SELECT %(message)s, %(kind)s,"
-        " %(payload)s::jsonb, 'pending', 0, %(available_at)s, %(now)s, NULL, '' FROM b)",
-    ]
-    return "WITH " + ",\n".join(parts) + "\nSELECT EXISTS (SELECT 1 FROM b)"
-
-
 REFERENCE_CONSTRAINT = "bookings_booking_reference_key"  # unique=True on Booking.reference
 
 
@@ -259,9 +220,22 @@ class _Refused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class BookingCreated:
+    """A booking just written, with its items and tickets in memory, so the response is rendered
+    without a query after the counters were locked. Reads like a Booking for the serializer."""
+
+    booking: Booking
+    items: list[BookingItem]
+    tickets: list[Ticket]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.booking, name)
+
+
 def _record_booking(
     *, user: User, event: Event, lines: list[tuple[TicketType, int]]
-) -> Booking | None:
+) -> BookingCreated | None:
     """Reserve and insert in one round trip; None when a bound or the event's state refused
     (the counters that did move are undone by the caller's rollback)."""
     lines = sorted(lines, key=lambda line: line[0].pk)  # the lock order
@@ -286,9 +260,13 @@ def _record_booking(
         for _ in range(quantity)
     ]
     message = outbox_message_new(
-        kind=OutboxKind.BOOKING_CONFIRMED, payload={"booking_id": str(booking.pk)}
+        kind=BookingMessage.CONFIRMED, payload={"booking_id": str(booking.pk)}
     )
     params: dict[str, Any] = {
+        "open_status": EventStatus.PUBLISHED,
+        "booking_status": BookingStatus.CONFIRMED,
+        "ticket_status": TicketStatus.VALID,
+        "message_status": OutboxStatus.PENDING,
         "event": event.pk,
         "total": sum(quantity for _, quantity in lines),
         "booking": booking.pk,
@@ -314,7 +292,7 @@ def _record_booking(
         params[f"q{index}"] = quantity
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_booking_statement(len(lines)), params)
+            cursor.execute(booking_statement(len(lines)), params)
             (created,) = cursor.fetchone()
     except IntegrityError as exc:
         diag = getattr(exc.__cause__, "diag", None)
@@ -324,10 +302,7 @@ def _record_booking(
     if not created:
         return None
     outbox_dispatch_on_commit([message.pk])
-    # The response is rendered from memory: no queries after the counters are locked.
-    booking._state.adding = False
-    booking._prefetched_objects_cache = {"items": items, "tickets": tickets}  # type: ignore[attr-defined]
-    return booking
+    return BookingCreated(booking=booking, items=items, tickets=tickets)
 
 
 def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainError:
@@ -352,6 +327,11 @@ def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainErro
 
 def booking_create(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> Booking:
     """Book several ticket types of one event, all or nothing, at server-side prices."""
+    return booking_book(user=user, event_id=event_id, lines=lines).booking
+
+
+def booking_book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> BookingCreated:
+    """booking_create, returning the items and tickets written too (for the response)."""
     event, resolved = _validate_request(event_id=event_id, lines=lines)
     total = sum(quantity for _, quantity in resolved)
     for _attempt in range(3):
@@ -410,9 +390,7 @@ def booking_cancel(*, booking: Booking) -> Booking:
     Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED, cancelled_at=now)
     Ticket.objects.filter(booking=booking).update(status=TicketStatus.CANCELLED)
     _release_inventory(event_id=booking.event_id, per_type=per_type)
-    outbox_messages_create(
-        messages=[(OutboxKind.BOOKING_CANCELLED, {"booking_id": str(booking.pk)})]
-    )
+    outbox_messages_create(messages=[(BookingMessage.CANCELLED, {"booking_id": str(booking.pk)})])
     events_cache_invalidate(event_ids=[booking.event_id])
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
@@ -450,7 +428,7 @@ def event_cancel(*, event: Event) -> int:
         _release_inventory(event_id=event.pk, per_type=per_type)
         outbox_messages_create(
             messages=[
-                (OutboxKind.EVENT_CANCELLED, {"booking_id": str(booking_id)})
+                (BookingMessage.EVENT_CANCELLED, {"booking_id": str(booking_id)})
                 for booking_id in booking_ids
             ]
         )

@@ -15,11 +15,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
-from boxoffice.accounts.models import User
+from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, User
 from boxoffice.accounts.services import password_reset_link_params
-from boxoffice.bookings.models import Booking
+from boxoffice.bookings.models import Booking, BookingMessage
 from boxoffice.events.models import Event
-from boxoffice.notifications.models import OutboxKind, OutboxMessage
+from boxoffice.notifications.models import ORGANIZER_NOTIFICATION
+from boxoffice.outbox.models import OutboxMessage
+from boxoffice.outbox.registry import Handler, outbox_handler_register
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +118,16 @@ def organizer_notification(message: OutboxMessage) -> None:
     )
 
 
-HANDLERS: dict[OutboxKind, Callable[[OutboxMessage], None]] = {
-    OutboxKind.BOOKING_CONFIRMED: _booking_email("booking_confirmed"),
-    OutboxKind.BOOKING_CANCELLED: _booking_email("booking_cancelled"),
-    OutboxKind.EVENT_CANCELLED: _booking_email("event_cancelled"),
-    OutboxKind.PASSWORD_RESET: password_reset,
-    OutboxKind.ORGANIZER_NOTIFICATION: organizer_notification,
+HANDLERS: dict[str, Handler] = {
+    BookingMessage.CONFIRMED: _booking_email("booking_confirmed"),
+    BookingMessage.CANCELLED: _booking_email("booking_cancelled"),
+    BookingMessage.EVENT_CANCELLED: _booking_email("event_cancelled"),
+    PASSWORD_RESET_MESSAGE: password_reset,
+    ORGANIZER_NOTIFICATION: organizer_notification,
 }
+
+
+def register_handlers() -> None:
+    """Called from NotificationsConfig.ready(): the outbox learns what each kind does."""
+    for kind, handler in HANDLERS.items():
+        outbox_handler_register(kind, handler)

@@ -1,62 +1,6 @@
-"""The transactional outbox: side effects recorded in the same transaction as the change."""
+"""Notifications own no tables: e-mails are outbox messages (boxoffice.outbox) whose handlers live
+in notifications.handlers. The organizer's message to attendees is a kind of its own."""
 
 from __future__ import annotations
 
-from django.db import models
-from django.db.models import Q
-from django.utils import timezone
-
-from boxoffice.common.models import UUIDModel
-
-
-class OutboxKind(models.TextChoices):
-    BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
-    BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
-    EVENT_CANCELLED = "event_cancelled", "Event cancelled (one per booking)"
-    PASSWORD_RESET = "password_reset", "Password reset"
-    ORGANIZER_NOTIFICATION = "organizer_notification", "Organizer notification (one per recipient)"
-
-
-class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed permanently"
-
-
-class OutboxMessage(UUIDModel):
-    kind = models.CharField(max_length=32, choices=OutboxKind.choices)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(
-        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    # The relay leaves a message alone until then (a grace period for the after-commit hand-off,
-    # then exponential back-off after each failed attempt).
-    available_at = models.DateTimeField(default=timezone.now)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        indexes = [
-            models.Index(
-                fields=["available_at"],
-                condition=Q(status="pending"),
-                name="outbox_pending_idx",
-            ),
-            models.Index(fields=["status"], condition=Q(status="failed"), name="outbox_failed_idx"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="sent", sent_at__isnull=False)
-                | (~Q(status="sent") & Q(sent_at__isnull=True)),
-                name="outbox_sent_at_matches_status",
-            ),
-            models.CheckConstraint(
-                condition=Q(kind__in=OutboxKind.values), name="outbox_kind_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.id} ({self.status})"
+ORGANIZER_NOTIFICATION = "organizer_notification"

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from psycopg import sql
 
 from boxoffice.accounts.models import User
-from boxoffice.bookings import services
-from boxoffice.bookings.models import Booking, BookingStatus, Ticket, TicketStatus
+from boxoffice.bookings import services, statement
+from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus, Ticket, TicketStatus
 from boxoffice.events.models import Event, EventStatus, TicketType
-from boxoffice.notifications.models import OutboxKind, OutboxMessage
+from boxoffice.outbox.models import OutboxMessage
 from tests.bookings.races import booking_call, client, inventory_violations, run_concurrently
 from tests.conftest import assert_problem
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
@@ -58,7 +59,7 @@ class TestEventCancel:
         assert event.tickets_sold == 0
         assert not Booking.objects.filter(event=event, status=BookingStatus.CONFIRMED).exists()
         assert not Ticket.objects.filter(booking__event=event, status=TicketStatus.VALID).exists()
-        assert OutboxMessage.objects.filter(kind=OutboxKind.EVENT_CANCELLED).count() == 3
+        assert OutboxMessage.objects.filter(kind=BookingMessage.EVENT_CANCELLED).count() == 3
         cancelled_mail = [m for m in mail.outbox if m.subject.startswith("Cancelled:")]
         assert sorted(m.to[0] for m in cancelled_mail) == sorted(u.email for u in attendees)
         assert inventory_violations(event) == []
@@ -131,8 +132,10 @@ def test_no_booking_survives_a_cancel_racing_with_a_rush(organizer: User) -> Non
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_cancel_race_negative_control(monkeypatch: pytest.MonkeyPatch, organizer: User) -> None:
-    """If the counter UPDATE did not re-check the event's state under its lock (EVENT_OPEN_SQL),
+def test_cancel_race_negative_control(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, organizer: User
+) -> None:
+    """If the counter UPDATE did not re-check the event's state under its lock (EVENT_OPEN),
     bookings that passed validation before the cancel would land on a cancelled event."""
 
     slow_validation = services._validate_request
@@ -143,7 +146,9 @@ def test_cancel_race_negative_control(monkeypatch: pytest.MonkeyPatch, organizer
         gate.wait(0.2)  # let the cancel slip in between validation and the counter UPDATE
         return result
 
-    monkeypatch.setattr(services, "EVENT_OPEN_SQL", "TRUE")
+    monkeypatch.setattr(statement, "EVENT_OPEN", sql.SQL("TRUE"))
+    statement.booking_statement.cache_clear()
+    request.addfinalizer(statement.booking_statement.cache_clear)  # after monkeypatch undoes
     monkeypatch.setattr(services, "_validate_request", validate_then_wait)
     problems: list[str] = []
     for _ in range(3):

@@ -8,10 +8,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE
 from boxoffice.bookings.models import Booking, BookingStatus
 from boxoffice.bookings.services import BookingLine, booking_create
 from boxoffice.events.models import TicketType
-from boxoffice.notifications.models import OutboxKind, OutboxMessage, OutboxStatus
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def booking(attendee: Any, ticket_type: TicketType) -> Booking:
         "events/category",
         "bookings/booking",
         "bookings/idempotencyrecord",
-        "notifications/outboxmessage",
+        "outbox/outboxmessage",
     ],
 )
 def test_changelists_and_change_pages_render(
@@ -51,7 +52,7 @@ def test_changelists_and_change_pages_render(
         "accounts/user": booking.user,
         "events/event": booking.event,
         "bookings/booking": booking,
-        "notifications/outboxmessage": OutboxMessage.objects.first(),
+        "outbox/outboxmessage": OutboxMessage.objects.first(),
     }.get(model)
     if obj is not None:
         assert (
@@ -83,13 +84,13 @@ def test_cancel_action_releases_inventory(
 
 def test_outbox_retry_action(admin_client: Client) -> None:
     message = OutboxMessage.objects.create(
-        kind=OutboxKind.PASSWORD_RESET,
+        kind=PASSWORD_RESET_MESSAGE,
         payload={"user_id": "x"},
         status=OutboxStatus.FAILED,
         attempts=8,
     )
     admin_client.post(
-        reverse("admin:notifications_outboxmessage_changelist"),
+        reverse("admin:outbox_outboxmessage_changelist"),
         {"action": "retry_messages", "_selected_action": [str(message.pk)]},
     )
     message.refresh_from_db()

@@ -19,7 +19,7 @@ from boxoffice.accounts.models import User
 from boxoffice.bookings import services as booking_services
 from boxoffice.bookings.models import Booking
 from boxoffice.events.models import Category, Event, TicketType
-from boxoffice.notifications.models import OutboxMessage
+from boxoffice.outbox.models import OutboxMessage
 from tests.conftest import assert_problem, bearer
 from tests.factories import (
     PASSWORD,

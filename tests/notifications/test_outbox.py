@@ -15,12 +15,15 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from boxoffice.accounts.models import User
+from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, User
+from boxoffice.bookings.models import BookingMessage
 from boxoffice.bookings.services import BookingLine, SoldOut, booking_create
 from boxoffice.events.models import TicketType
-from boxoffice.notifications import services as outbox
-from boxoffice.notifications.handlers import HANDLERS
-from boxoffice.notifications.models import OutboxKind, OutboxMessage, OutboxStatus
+from boxoffice.notifications.models import ORGANIZER_NOTIFICATION
+from boxoffice.outbox import services as outbox
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
+from boxoffice.outbox.registry import _handlers as HANDLERS
+from boxoffice.outbox.registry import outbox_kinds
 from tests.bookings.races import client
 from tests.conftest import assert_problem
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
@@ -49,7 +52,7 @@ class TestWrittenWithTheChange:
             )
             assert mail.outbox == []  # nothing leaves inside the transaction
         message = OutboxMessage.objects.get()
-        assert message.kind == OutboxKind.BOOKING_CONFIRMED
+        assert message.kind == BookingMessage.CONFIRMED
         assert message.payload == {"booking_id": str(booking.pk)}
         assert callbacks  # handed over on commit
         message.refresh_from_db()
@@ -105,9 +108,9 @@ class TestRetries:
             calls["n"] += 1
             raise ConnectionError("smtp down")
 
-        monkeypatch.setitem(HANDLERS, OutboxKind.PASSWORD_RESET, broken)
+        monkeypatch.setitem(HANDLERS, PASSWORD_RESET_MESSAGE, broken)
         message = OutboxMessage.objects.create(
-            kind=OutboxKind.PASSWORD_RESET, payload={"user_id": "x"}
+            kind=PASSWORD_RESET_MESSAGE, payload={"user_id": "x"}
         )
         assert outbox.outbox_message_deliver(message_id=message.pk) == "retry"
         message.refresh_from_db()
@@ -125,27 +128,27 @@ class TestRetries:
         make_due()
         assert outbox.outbox_relay()["sent"] == 0  # failed messages wait for a human
         assert outbox.outbox_message_retry(message_id=message.pk) is True
-        monkeypatch.setitem(HANDLERS, OutboxKind.PASSWORD_RESET, lambda m: None)
+        monkeypatch.setitem(HANDLERS, PASSWORD_RESET_MESSAGE, lambda m: None)
         assert outbox.outbox_relay()["sent"] == 1
 
     def test_a_failing_handler_leaves_no_partial_writes(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         def half_done(message: OutboxMessage) -> None:
-            OutboxMessage.objects.create(kind=OutboxKind.PASSWORD_RESET, payload={"user_id": "y"})
+            OutboxMessage.objects.create(kind=PASSWORD_RESET_MESSAGE, payload={"user_id": "y"})
             raise RuntimeError("boom")
 
-        monkeypatch.setitem(HANDLERS, OutboxKind.PASSWORD_RESET, half_done)
+        monkeypatch.setitem(HANDLERS, PASSWORD_RESET_MESSAGE, half_done)
         message = OutboxMessage.objects.create(
-            kind=OutboxKind.PASSWORD_RESET, payload={"user_id": "x"}
+            kind=PASSWORD_RESET_MESSAGE, payload={"user_id": "x"}
         )
         outbox.outbox_message_deliver(message_id=message.pk)
         assert OutboxMessage.objects.count() == 1
 
     def test_health_reports_backlog_and_failures(self, api: Any) -> None:
-        OutboxMessage.objects.create(kind=OutboxKind.PASSWORD_RESET, payload={})
+        OutboxMessage.objects.create(kind=PASSWORD_RESET_MESSAGE, payload={})
         OutboxMessage.objects.create(
-            kind=OutboxKind.PASSWORD_RESET, payload={}, status=OutboxStatus.FAILED
+            kind=PASSWORD_RESET_MESSAGE, payload={}, status=OutboxStatus.FAILED
         )
         body = api.get("/api/v1/health/").json()
         assert body["checks"]["outbox"]["pending"] == 1
@@ -190,13 +193,13 @@ def concurrent_relays(count: int = 40) -> Counter[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_relays_send_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    slow_send = HANDLERS[OutboxKind.BOOKING_CONFIRMED]
+    slow_send = HANDLERS[BookingMessage.CONFIRMED]
 
     def slow(message: OutboxMessage) -> None:
         time.sleep(0.01)  # both relays overlap on the same backlog
         slow_send(message)
 
-    monkeypatch.setitem(HANDLERS, OutboxKind.BOOKING_CONFIRMED, slow)
+    monkeypatch.setitem(HANDLERS, BookingMessage.CONFIRMED, slow)
     sent = concurrent_relays()
     assert len(sent) == 40
     assert set(sent.values()) == {1}
@@ -206,13 +209,13 @@ def test_two_relays_send_each_message_once(monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.django_db(transaction=True)
 def test_two_relays_negative_control(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without SKIP LOCKED claiming, the same messages go out twice."""
-    slow_send = HANDLERS[OutboxKind.BOOKING_CONFIRMED]
+    slow_send = HANDLERS[BookingMessage.CONFIRMED]
 
     def slow(message: OutboxMessage) -> None:
         time.sleep(0.01)
         slow_send(message)
 
-    monkeypatch.setitem(HANDLERS, OutboxKind.BOOKING_CONFIRMED, slow)
+    monkeypatch.setitem(HANDLERS, BookingMessage.CONFIRMED, slow)
     monkeypatch.setattr(
         outbox,
         "_claim",
@@ -308,17 +311,17 @@ class TestNotify:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", list(OutboxKind))
+@pytest.mark.parametrize("kind", outbox_kinds())
 def test_every_kind_renders_text_and_html(
-    kind: OutboxKind, attendee: User, event: Any, ticket_type: TicketType
+    kind: str, attendee: User, event: Any, ticket_type: TicketType
 ) -> None:
     booking = booking_create(
         user=attendee, event_id=event.pk, lines=[BookingLine(ticket_type.pk, 2)]
     )
     mail.outbox.clear()
     payload = {
-        OutboxKind.PASSWORD_RESET: {"user_id": str(attendee.pk)},
-        OutboxKind.ORGANIZER_NOTIFICATION: {
+        PASSWORD_RESET_MESSAGE: {"user_id": str(attendee.pk)},
+        ORGANIZER_NOTIFICATION: {
             "event_id": str(event.pk),
             "user_id": str(attendee.pk),
             "subject": "Parking",
@@ -333,12 +336,12 @@ def test_every_kind_renders_text_and_html(
     assert "\n" not in email.subject
     html = email.alternatives[0][0]  # type: ignore[attr-defined]
     assert html.startswith("<!doctype html>")
-    if kind == OutboxKind.ORGANIZER_NOTIFICATION:
+    if kind == ORGANIZER_NOTIFICATION:
         assert "&lt;b&gt;Gate 3&lt;/b&gt;" in html  # escaped in HTML
     if kind in {
-        OutboxKind.BOOKING_CONFIRMED,
-        OutboxKind.BOOKING_CANCELLED,
-        OutboxKind.EVENT_CANCELLED,
+        BookingMessage.CONFIRMED,
+        BookingMessage.CANCELLED,
+        BookingMessage.EVENT_CANCELLED,
     }:
         assert booking.reference in email.body
         assert "100.00 EUR" in email.body
@@ -347,7 +350,7 @@ def test_every_kind_renders_text_and_html(
 @pytest.mark.django_db
 def test_message_for_a_vanished_booking_is_dropped_not_retried() -> None:
     message = OutboxMessage.objects.create(
-        kind=OutboxKind.BOOKING_CONFIRMED,
+        kind=BookingMessage.CONFIRMED,
         payload={"booking_id": "00000000-0000-0000-0000-000000000000"},
     )
     assert outbox.outbox_message_deliver(message_id=message.pk) == "sent"

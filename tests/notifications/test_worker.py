@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from boxoffice.notifications.models import OutboxMessage, OutboxStatus
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
 from devtools.harness import free_port, redis_server_command
 from tests.bookings.races import client
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory

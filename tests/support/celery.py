@@ -11,7 +11,7 @@ from typing import Any
 
 from kombu import pools
 
-from boxoffice.notifications import services as outbox
+from boxoffice.outbox import services as outbox
 from config.celery import app
 
 

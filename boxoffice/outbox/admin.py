@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from boxoffice.notifications.models import OutboxMessage, OutboxStatus
-from boxoffice.notifications.services import outbox_message_retry
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
+from boxoffice.outbox.services import outbox_message_retry
 
 
 @admin.register(OutboxMessage)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
-from boxoffice.notifications.models import OutboxMessage, OutboxStatus
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
 
 
 def outbox_backlog() -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from boxoffice.notifications.services import outbox_message_deliver, outbox_relay
+from boxoffice.outbox.services import outbox_message_deliver, outbox_relay
 
 
 @shared_task(acks_late=True, ignore_result=True)

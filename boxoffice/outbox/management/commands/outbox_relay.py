@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from boxoffice.notifications.services import outbox_relay
+from boxoffice.outbox.services import outbox_relay
 
 
 class Command(BaseCommand):

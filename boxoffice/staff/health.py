@@ -6,9 +6,12 @@ import time
 import uuid
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from boxoffice.outbox.selectors import outbox_backlog
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -41,9 +44,7 @@ def _cache() -> dict[str, Any]:
 def _broker() -> dict[str, Any]:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"status": "disabled", "detail": "no broker configured; tasks run in-process"}
-    from config.celery import app  # noqa: PLC0415
-
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
     return {}
 
@@ -51,15 +52,11 @@ def _broker() -> dict[str, Any]:
 def _workers() -> dict[str, Any]:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"status": "disabled", "count": 0}
-    from config.celery import app  # noqa: PLC0415
-
-    replies = app.control.ping(timeout=0.5) or []
+    replies = current_app.control.ping(timeout=0.5) or []
     return {"status": "ok" if replies else "none", "count": len(replies)}
 
 
 def _outbox() -> dict[str, Any]:
-    from boxoffice.notifications.selectors import outbox_backlog  # noqa: PLC0415
-
     backlog = outbox_backlog()
     return {"status": "ok" if backlog["failed"] == 0 else "attention", **backlog}
 

@@ -1,0 +1,192 @@
+"""The booking write as ONE SQL statement, composed from the models' metadata.
+
+One round trip while the hot rows are locked (DESIGN: the lock is held for one statement, not for
+several): the event's counter moves first (re-checking that the event is still open), then each
+ticket type's in id order - each UPDATE waits for the one before (EXISTS on it), which is the lock
+order - each under its bound; only if every counter moved are the booking, its items, its tickets
+and its outbox message inserted. Otherwise nothing is inserted and the caller rolls back the
+counters that did move.
+
+Table and column names come from `Model._meta`, statuses are parameters, and every INSERT lists
+each concrete column of its model: a field added or renamed without this module following fails
+at import (and in tests/bookings/test_statement.py), never silently at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+from django.db import models
+from psycopg import sql
+
+from boxoffice.bookings.models import Booking, BookingItem, Ticket
+from boxoffice.events.models import Event, TicketType
+from boxoffice.outbox.models import OutboxMessage
+
+
+def _table(model: type[models.Model]) -> sql.Identifier:
+    return sql.Identifier(model._meta.db_table)
+
+
+def _col(model: type[models.Model], name: str) -> sql.Identifier:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise RuntimeError(f"booking statement: {model.__name__}.{name} is not a column")
+    return sql.Identifier(field.column)
+
+
+def _insert_columns(
+    model: type[models.Model], values: Mapping[str, sql.Composable]
+) -> tuple[sql.Composable, sql.Composable]:
+    """(column list, value list) covering every concrete column of `model`, in model order."""
+    fields = list(model._meta.concrete_fields)
+    names = {field.name for field in fields}
+    missing = names - set(values)
+    unknown = set(values) - names
+    if missing or unknown:
+        raise RuntimeError(
+            f"booking statement out of date for {model.__name__}: "
+            f"columns without a value {sorted(missing)}, values for no column {sorted(unknown)}"
+        )
+    columns = sql.SQL(", ").join(sql.Identifier(field.column) for field in fields)
+    row = sql.SQL(", ").join(values[field.name] for field in fields)
+    return columns, row
+
+
+def _p(name: str) -> sql.Placeholder:
+    return sql.Placeholder(name)
+
+
+NULL = sql.SQL("NULL")
+
+BOOKING_VALUES: dict[str, sql.Composable] = {
+    "id": _p("booking"),
+    "created_at": _p("now"),
+    "updated_at": _p("now"),
+    "reference": _p("reference"),
+    "user": _p("user"),
+    "event": _p("event"),
+    "status": _p("booking_status"),
+    "total_amount": _p("total_amount"),
+    "currency": _p("currency"),
+    "cancelled_at": NULL,
+}
+# Items and tickets come from unnest(...) AS v(...), joined to the inserted booking b.
+ITEM_VALUES: dict[str, sql.Composable] = {
+    "id": sql.SQL("v.id"),
+    "booking": sql.SQL("b.id"),
+    "ticket_type": sql.SQL("v.type"),
+    "quantity": sql.SQL("v.quantity"),
+    "unit_price": sql.SQL("v.price"),
+}
+TICKET_VALUES: dict[str, sql.Composable] = {
+    "id": sql.SQL("v.id"),
+    "booking": sql.SQL("b.id"),
+    "ticket_type": sql.SQL("v.type"),
+    "code": sql.SQL("v.code"),
+    "status": _p("ticket_status"),
+    "checked_in_at": NULL,
+}
+MESSAGE_VALUES: dict[str, sql.Composable] = {
+    "id": _p("message"),
+    "kind": _p("kind"),
+    "payload": sql.SQL("{}::jsonb").format(_p("payload")),
+    "status": _p("message_status"),
+    "attempts": sql.Literal(0),
+    "available_at": _p("available_at"),
+    "created_at": _p("now"),
+    "sent_at": NULL,
+    "last_error": sql.Literal(""),
+}
+
+
+# Only an event that is still open may sell: re-checked under the event row's lock, so a booking
+# that passed validation just before the event was cancelled (or started) is refused.
+EVENT_OPEN: sql.Composable = sql.SQL("{status} = %(open_status)s AND {start} > now()").format(
+    status=_col(Event, "status"), start=_col(Event, "start_time")
+)
+
+
+def _event_update() -> sql.Composable:
+    sold, capacity = _col(Event, "tickets_sold"), _col(Event, "capacity")
+    return sql.SQL(
+        "ev AS (UPDATE {table} SET {sold} = {sold} + %(total)s"
+        " WHERE {id} = %(event)s AND {open}"
+        " AND ({capacity} IS NULL OR {sold} + %(total)s <= {capacity}) RETURNING {id})"
+    ).format(
+        table=_table(Event),
+        sold=sold,
+        capacity=capacity,
+        id=_col(Event, "id"),
+        open=EVENT_OPEN,
+    )
+
+
+def _type_update(index: int, previous: str) -> sql.Composable:
+    return sql.SQL(
+        "{name} AS (UPDATE {table} SET {sold} = {sold} + {quantity}"
+        " WHERE {id} = {type} AND {sold} + {quantity} <= {bound}"
+        " AND EXISTS (SELECT 1 FROM {previous}) RETURNING {id})"
+    ).format(
+        name=sql.Identifier(f"t{index}"),
+        table=_table(TicketType),
+        sold=_col(TicketType, "quantity_sold"),
+        bound=_col(TicketType, "quantity"),
+        id=_col(TicketType, "id"),
+        quantity=_p(f"q{index}"),
+        type=_p(f"t{index}"),
+        previous=sql.Identifier(previous),
+    )
+
+
+def _inserts(previous: str) -> list[sql.Composable]:
+    booking_columns, booking_row = _insert_columns(Booking, BOOKING_VALUES)
+    item_columns, item_row = _insert_columns(BookingItem, ITEM_VALUES)
+    ticket_columns, ticket_row = _insert_columns(Ticket, TICKET_VALUES)
+    message_columns, message_row = _insert_columns(OutboxMessage, MESSAGE_VALUES)
+    return [
+        sql.SQL(
+            "b AS (INSERT INTO {table} ({columns}) SELECT {row}"
+            " WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING {id})"
+        ).format(
+            table=_table(Booking),
+            columns=booking_columns,
+            row=booking_row,
+            previous=sql.Identifier(previous),
+            id=_col(Booking, "id"),
+        ),
+        sql.SQL(
+            "i AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
+            " unnest(%(item_ids)s::uuid[], %(item_types)s::uuid[], %(item_quantities)s::int[],"
+            " %(item_prices)s::numeric[]) AS v(id, type, quantity, price))"
+        ).format(table=_table(BookingItem), columns=item_columns, row=item_row),
+        sql.SQL(
+            "tk AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
+            " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[])"
+            " AS v(id, type, code))"
+        ).format(table=_table(Ticket), columns=ticket_columns, row=ticket_row),
+        sql.SQL("o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b)").format(
+            table=_table(OutboxMessage), columns=message_columns, row=message_row
+        ),
+    ]
+
+
+@cache
+def booking_statement(lines: int) -> str:
+    """The statement for a booking of `lines` ticket types (ids bound as t0.., quantities as
+    q0..); it returns one row, true when the booking was inserted."""
+    parts: list[sql.Composable] = [_event_update()]
+    previous = "ev"
+    for index in range(lines):
+        parts.append(_type_update(index, previous))
+        previous = f"t{index}"
+    parts += _inserts(previous)
+    statement = sql.SQL("WITH {}\nSELECT EXISTS (SELECT 1 FROM b)").format(
+        sql.SQL(",\n").join(parts)
+    )
+    return statement.as_string(None)
+
+
+# Built once at import: a model that drifted from this module stops the app from starting.
+booking_statement(1)
