@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m devtools.embedded_pg exec --
 # Static analysis imports settings; give it harmless values so it never needs a database.
 LINT_ENV := DJANGO_SECRET_KEY=lint-only DATABASE_URL=postgres://lint@localhost/lint
 
-.PHONY: help install run test lint format check migrate makemigrations shell superuser worker bench bench-smoke fuzz faults schema clean
+.PHONY: help install run dev demo test lint format check migrate makemigrations shell superuser worker bench bench-smoke fuzz faults schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,16 +25,24 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: pyproject.toml uv.lock $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --quiet --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.synced ## create .venv from pyproject.toml + uv.lock
 
 run: install ## start the API (granian) on PORT (default 8000); Ctrl-C stops everything it started
-	$(PY) -m devtools.run
+	@$(PY) -m devtools.run
 
-test: install ## run the whole test suite on PostgreSQL (DATABASE_URL, else embedded)
-	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+dev: install ## Django's auto-reloading server on PORT (default 8000), DEBUG on, same database
+	$(WITH_DB) $(PY) manage.py migrate --noinput -v 0
+	DJANGO_DEBUG=true OUTBOX_DISPATCH=celery $(WITH_DB) $(PY) manage.py runserver $${PORT:-8000}
+
+demo: install ## load demo events and accounts (works while `make run` is running); prints the logins
+	@$(WITH_DB) $(PY) manage.py migrate --noinput -v 0
+	@$(WITH_DB) $(PY) manage.py seed_demo $(DEMO_ARGS)
+
+test: install ## run the whole test suite on PostgreSQL (DATABASE_URL, else embedded), with coverage
+	$(WITH_DB) $(PY) -m pytest --cov=boxoffice --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install ## ruff check + ruff format --check + mypy
 	$(VENV)/bin/ruff check .

@@ -159,9 +159,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
-# Where the emailed reset link points (a front end); {uid} and {token} are filled in.
+# The address people reach the site at, for links in e-mails (default: this server's own).
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
+# Where the emailed reset link points; {uid} and {token} are filled in. The default page exists.
 PASSWORD_RESET_URL = env.str(
-    "PASSWORD_RESET_URL", default="http://localhost:8000/reset-password?uid={uid}&token={token}"
+    "PASSWORD_RESET_URL", default=PUBLIC_BASE_URL + "/reset-password?uid={uid}&token={token}"
 )
 
 SIMPLE_JWT = {

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from boxoffice.accounts.views import reset_password
+
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("boxoffice.accounts.urls")),
     path("", include("boxoffice.events.urls")),
@@ -19,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("reset-password", reset_password, name="reset-password"),
 ]
 
 handler400 = "boxoffice.common.views.bad_request"

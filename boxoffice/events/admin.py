@@ -1,11 +1,10 @@
-"""Admin for categories, events and ticket types. Sales counters are read-only here: they only
-move through the booking services."""
+"""Admin for categories, events and ticket types: a window on the data. Anything a service rule
+guards is read-only here and changes through the API (the same services the console will use)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,21 +14,11 @@ from boxoffice.events.models import Category, Event, TicketType
 from boxoffice.events.selectors import event_tickets_available, events_annotated
 
 
-class TicketTypeForm(forms.ModelForm[TicketType]):
-    class Meta:
-        model = TicketType
-        fields = ("name", "price", "quantity", "sales_start", "sales_end", "max_per_booking")
-
-    def clean_quantity(self) -> int:
-        quantity = int(self.cleaned_data["quantity"])
-        if not self.instance._state.adding and quantity < self.instance.quantity_sold:
-            raise forms.ValidationError(f"{self.instance.quantity_sold} are already sold.")
-        return quantity
-
-
 class TicketTypeInline(admin.TabularInline[TicketType, Event]):
+    """Read-only: quantities, prices and sales windows change through the API's services, which
+    hold the rules (quantity never below sold, windows, the lock order)."""
+
     model = TicketType
-    form = TicketTypeForm
     extra = 0
     fields = (
         "name",
@@ -41,14 +30,17 @@ class TicketTypeInline(admin.TabularInline[TicketType, Event]):
         "sales_end",
         "max_per_booking",
     )
-    readonly_fields = ("quantity_sold", "available")
+    readonly_fields = fields
 
     @admin.display(description="available")
     def available(self, obj: TicketType) -> int:
-        return 0 if obj._state.adding else obj.quantity_available  # UUID pks exist before saving
+        return obj.quantity_available
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a type with sales must stay; delete unsold ones through the API
+        return False
 
 
 @admin.register(Event)
@@ -65,8 +57,21 @@ class EventAdmin(admin.ModelAdmin[Event]):
     list_filter = ("status", "city", "category")
     search_fields = ("title", "venue", "city", "organizer__email")
     date_hierarchy = "start_time"
-    raw_id_fields = ("organizer",)
-    readonly_fields = ("status", "tickets_sold", "cancelled_at", "created_at", "updated_at")
+    # Only descriptive fields are edited here; everything a service rule guards (times, currency,
+    # capacity, limits, status) changes through the API, so the admin restates no rule.
+    readonly_fields = (
+        "organizer",
+        "status",
+        "start_time",
+        "end_time",
+        "currency",
+        "capacity",
+        "max_tickets_per_user",
+        "tickets_sold",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+    )
     inlines = (TicketTypeInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
@@ -80,9 +85,8 @@ class EventAdmin(admin.ModelAdmin[Event]):
         super().save_model(request, obj, form, change)
         events_cache_invalidate(event_ids=[obj.pk])
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        events_cache_invalidate(event_ids=[form.instance.pk])
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # events are created through the API (event_create checks the times)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # cancel through the API instead; bookings must never be orphaned

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings.models import Booking
@@ -270,7 +271,23 @@ def test_seed_demo_creates_a_realistic_demo(capsys: Any) -> None:
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert "Booking tickets" in out
-    assert "Done." in out
+    assert "Demo data loaded" in out
+    assert out.count("\n") < 60  # a short summary, not a log
+    for email in ("staff@example.com", "alice@example.com", "carla@example.com"):
+        assert email in out
+        signed_in = APIClient().post(
+            "/api/v1/auth/token/",
+            {"email": email, "password": "boxoffice-demo-2026"},
+            format="json",
+        )
+        assert signed_in.status_code == 200, email
+    assert User.objects.get(email="staff@example.com").is_superuser
+    assert (
+        APIClient()
+        .get("/api/v1/events/")
+        .json()["results"][0]["organizer"]["name"]
+        .endswith("Productions")
+    )
     events = Event.objects.all()
     assert events.count() == 6
     assert {t.name for t in events[0].ticket_types.all()} == {"VIP", "Regular", "Early Bird"}

@@ -25,6 +25,13 @@ from boxoffice.events.services import (
 )
 
 DEMO_PASSWORD = "boxoffice-demo-2026"
+ORGANIZERS = ("Alice", "Bruno")
+ATTENDEES = ("Carla", "Diogo", "Eva", "Filipe", "Grace", "Hugo", "Ines", "Joao")
+DEMO_LOGINS = [
+    ("organizer", "alice@example.com"),
+    ("organizer", "bruno@example.com"),
+    ("attendee", "carla@example.com"),
+]
 
 EVENTS = [
     ("Lisbon Jazz Nights", "jazz", "Hot Clube de Portugal", "Lisbon", "EUR", 220),
@@ -68,34 +75,45 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             self._seed(rng)
-        self.stdout.write(
-            self.style.SUCCESS(f"Done. Every demo account's password: {DEMO_PASSWORD}")
-        )
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        rows = [("staff (admin)", "staff@example.com"), *DEMO_LOGINS]
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Demo data loaded. Sign in with:"))
+        self.stdout.write(f"  {'role':<16}{'email':<28}password")
+        for role, email in rows:
+            self.stdout.write(f"  {role:<16}{email:<28}{DEMO_PASSWORD}")
+        others = ", ".join(f"{name.lower()}@example.com" for name in ATTENDEES[1:])
+        self.stdout.write(f"  more attendees: {others} (same password)")
 
     def _say(self, message: str) -> None:
         self.stdout.write(f"  {message}")
 
+    def _user(self, *, name: str, role: Role) -> User:
+        """The demo account of that name, created once (a --force rerun reuses it)."""
+        email = f"{name.lower()}@example.com"
+        existing = User.objects.filter(email=email).first()
+        if existing is not None:
+            return existing
+        organization = f"{name} Productions" if role == Role.ORGANIZER else ""
+        return user_register(
+            email=email,
+            password=DEMO_PASSWORD,
+            first_name=name,
+            last_name="Demo",
+            organization_name=organization,
+            role=role,
+        )
+
     def _seed(self, rng: random.Random) -> None:
-        suffix = rng.randrange(10_000)
         self.stdout.write("Creating users...")
-        organizers = [
-            user_register(
-                email=f"{name.lower()}.organizer{suffix}@example.com",
-                password=DEMO_PASSWORD,
-                first_name=name,
-                last_name="Organizer",
-                role=Role.ORGANIZER,
+        if not User.objects.filter(email="staff@example.com").exists():
+            User.objects.create_superuser(
+                "staff@example.com", DEMO_PASSWORD, first_name="Sam", last_name="Staff"
             )
-            for name in ("Alice", "Bruno")
-        ]
-        attendees = [
-            user_register(
-                email=f"{name.lower()}{suffix}@example.com", password=DEMO_PASSWORD, first_name=name
-            )
-            for name in ("Carla", "Diogo", "Eva", "Filipe", "Grace", "Hugo", "Ines", "Joao")
-        ]
-        for user in (*organizers, *attendees):
-            self._say(f"{user.email} ({user.role})")
+        organizers = [self._user(name=name, role=Role.ORGANIZER) for name in ORGANIZERS]
+        attendees = [self._user(name=name, role=Role.ATTENDEE) for name in ATTENDEES]
 
         self.stdout.write("Creating categories...")
         categories: dict[str, Category] = {c.slug: c for c in Category.objects.all()}
