@@ -5,9 +5,12 @@ problem. The server runs as `make run` starts it, on this test run's database.""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +24,7 @@ from tests.conftest import bearer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BODY_TIMEOUT = 2
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _database_url() -> str:
@@ -146,3 +150,17 @@ def test_broken_chunked_framing_is_a_400_problem(server: int) -> None:
     )
     assert status_of(response) == 400
     assert body_of(response)["code"] == "bad_request"
+
+
+def test_the_readme_session_runs_end_to_end(server: int) -> None:
+    """docs/quickstart.sh is the README's curl session; it must work against a live server."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "docs" / "quickstart.sh")],
+        env={**os.environ, "PORT": str(server)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["published", "50.00", "98", "cancelled", "100"]
