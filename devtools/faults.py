@@ -200,7 +200,7 @@ def verify(dsn: str, event_id: str, ledger: Ledger) -> dict[str, Any]:
                    NOT EXISTS (SELECT 1 FROM bookings_bookingitem i WHERE i.booking_id = b.id)
                 OR (SELECT count(*) FROM bookings_ticket t WHERE t.booking_id = b.id)
                    <> (SELECT sum(quantity) FROM bookings_bookingitem i WHERE i.booking_id = b.id)
-                OR NOT EXISTS (SELECT 1 FROM notifications_outboxmessage o
+                OR NOT EXISTS (SELECT 1 FROM outbox_outboxmessage o
                                WHERE o.payload->>'booking_id' = b.id::text))""",
             (event_id,),
         ).fetchone()[0]  # type: ignore[index]
@@ -458,7 +458,7 @@ def wait_drained(dsn: str, event_id: str, timeout: float) -> float | None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         while time.monotonic() - started < timeout:
             pending = conn.execute(
-                """SELECT count(*) FROM notifications_outboxmessage o
+                """SELECT count(*) FROM outbox_outboxmessage o
                    JOIN bookings_booking b ON o.payload->>'booking_id' = b.id::text
                    WHERE b.event_id = %s AND o.status <> 'sent'""",
                 (event_id,),
