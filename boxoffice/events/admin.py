@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from boxoffice.events.cache import categories_cache_invalidate, events_cache_invalidate
+from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Category, Event, TicketType
 from boxoffice.events.selectors import event_tickets_available, events_annotated
 
@@ -98,10 +98,10 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
     search_fields = ("name", "slug", "path")
     readonly_fields = ("path",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # renames and moves rewrite descendant paths: use the API
+    # Read-only: creating, renaming and moving rewrite materialised paths under the services'
+    # rules (slugs, depth, descendants), so those go through the API.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
-    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
-        obj.path = f"{obj.parent.path}/{obj.slug}" if obj.parent else obj.slug
-        super().save_model(request, obj, form, change)
-        categories_cache_invalidate()
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
