@@ -35,7 +35,7 @@ run: install ## start the API (granian) on PORT (default 8000); Ctrl-C stops eve
 
 dev: install ## Django's auto-reloading server on PORT (default 8000), DEBUG on, same database
 	$(WITH_DB) $(PY) manage.py migrate --noinput -v 0
-	DJANGO_DEBUG=true OUTBOX_DISPATCH=celery $(WITH_DB) $(PY) manage.py runserver $${PORT:-8000}
+	DJANGO_DEBUG=true OUTBOX_DISPATCH=celery PAYMENTS_FAKE=$${PAYMENTS_FAKE:-true} $(WITH_DB) $(PY) manage.py runserver $${PORT:-8000}
 
 demo: install ## load demo events and accounts (works while `make run` is running); prints the logins
 	@$(WITH_DB) $(PY) manage.py migrate --noinput -v 0

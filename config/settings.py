@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "boxoffice.accounts",
     "boxoffice.events",
     "boxoffice.bookings",
+    "boxoffice.payments",
     "boxoffice.notifications",
     "boxoffice.analytics",
     "boxoffice.staff",
@@ -289,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "boxoffice.bookings.tasks.idempotency_purge_task",
         "schedule": 3600.0,
     },
+    "holds-expire": {
+        "task": "boxoffice.bookings.tasks.holds_expire_task",
+        "schedule": float(env.int("HOLD_SWEEP_SECONDS", default=60)),
+    },
     "flush-expired-tokens": {
         "task": "boxoffice.accounts.tasks.flush_expired_tokens",
         "schedule": 86400.0,
@@ -301,6 +307,24 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # e-mail, is sent inside a request; `make run` starts the loop next to the server).
 OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery" if CELERY_BROKER_URL else "relay")
 IDEMPOTENCY_TTL_HOURS = 24
+# An overdue hold is released at most this long after it expires, with or without traffic.
+HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))
+
+# --- Payments ----------------------------------------------------------------------------------
+# Starting a payment extends the hold once, to at least now + this.
+PAYMENT_WINDOW_MINUTES = env.int("PAYMENT_WINDOW_MINUTES", default=10)
+# The fake PSP (a hosted Pay/Decline page and Stripe-style signed webhooks) for demos and tests;
+# `make run` turns it on, production leaves it off unless set.
+PAYMENTS_FAKE = env.bool("PAYMENTS_FAKE", default=False)
+PAYMENTS_FAKE_WEBHOOK_SECRET = env.str(
+    "PAYMENTS_FAKE_WEBHOOK_SECRET",
+    default="whsec_fake_" + hashlib.sha256(f"fake-psp:{SECRET_KEY}".encode()).hexdigest()[:32],
+)
+# Stripe is enabled when both are set.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Signed webhooks older than this are refused (replays).
+WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Email -------------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

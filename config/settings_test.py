@@ -28,3 +28,4 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 # real Celery worker themselves, and tests of the relay mode set OUTBOX_DISPATCH="relay".
 CELERY_TASK_ALWAYS_EAGER = True
 OUTBOX_DISPATCH = "celery"
+PAYMENTS_FAKE = True

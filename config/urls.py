@@ -5,11 +5,13 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from boxoffice.accounts.views import reset_password
+from boxoffice.payments.views import fake_checkout
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("boxoffice.accounts.urls")),
     path("", include("boxoffice.events.urls")),
     path("", include("boxoffice.bookings.urls")),
+    path("", include("boxoffice.payments.urls")),
     path("", include("boxoffice.notifications.urls")),
     path("", include("boxoffice.analytics.urls")),
     path("", include("boxoffice.staff.urls")),
@@ -22,6 +24,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("reset-password", reset_password, name="reset-password"),
+    path("payments/fake/<uuid:payment_id>/", fake_checkout, name="fake-checkout"),
 ]
 
 handler400 = "boxoffice.common.views.bad_request"

@@ -96,6 +96,7 @@ def main() -> int:
         print(f"Port {port} is busy; set PORT (e.g. `PORT=8001 make run`).", file=sys.stderr)
         return 2
     env, started_db = embedded_pg.local_environment()
+    env.setdefault("PAYMENTS_FAKE", "true")  # the fake PSP, so the demo can be paid
     LOG.parent.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
 

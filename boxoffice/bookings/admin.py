@@ -8,7 +8,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, IdempotencyRecord, Ticket
+from boxoffice.bookings.models import (
+    LIVE_STATUSES,
+    Booking,
+    BookingItem,
+    IdempotencyRecord,
+    Ticket,
+)
 from boxoffice.bookings.services import booking_cancel
 from boxoffice.common.exceptions import DomainError
 
@@ -70,7 +76,7 @@ class BookingAdmin(admin.ModelAdmin[Booking]):
     @admin.action(description="Cancel selected bookings (releases their tickets)")
     def cancel_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
         done, refused = 0, []
-        for booking in queryset.filter(status=BookingStatus.CONFIRMED):
+        for booking in queryset.filter(status__in=LIVE_STATUSES):
             try:
                 booking_cancel(booking=booking)
                 done += 1

@@ -5,3 +5,14 @@ class BookingsConfig(AppConfig):
     name = "boxoffice.bookings"
     label = "bookings"
     verbose_name = "Bookings"
+
+    def ready(self) -> None:
+        from django.conf import settings  # noqa: PLC0415
+
+        from boxoffice.bookings.services import holds_expire  # noqa: PLC0415 - registry ready
+        from boxoffice.outbox.registry import outbox_periodic_register  # noqa: PLC0415
+
+        # Without Celery beat, the relay loop expires overdue holds on the same schedule.
+        outbox_periodic_register(
+            "holds_expire", holds_expire, every=float(settings.HOLD_SWEEP_SECONDS)
+        )

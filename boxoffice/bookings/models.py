@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from boxoffice.common.models import TimestampedModel, UUIDModel
@@ -15,8 +15,14 @@ from boxoffice.events.models import Event, TicketType
 
 
 class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # a hold: seats taken, payment awaited until expires_at
     CONFIRMED = "confirmed", "Confirmed"
+    EXPIRED = "expired", "Expired"  # the hold ran out; its seats went back on sale
     CANCELLED = "cancelled", "Cancelled"
+
+
+# Bookings that hold seats (they count in every counter and toward per-person limits).
+LIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
 
 class BookingMessage(StrEnum):
@@ -24,10 +30,14 @@ class BookingMessage(StrEnum):
 
     CONFIRMED = "booking_confirmed"
     CANCELLED = "booking_cancelled"
+    EXPIRED = "booking_expired"  # the hold ran out unpaid
+    REFUND_DUE = "booking_refund_due"  # a paid booking was cancelled: refund what is left
+    LATE_PAYMENT_REFUNDED = "booking_late_payment_refunded"  # paid after expiry, seats gone
     EVENT_CANCELLED = "event_cancelled"  # one per booking of a cancelled event
 
 
 class TicketStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # the booking is not paid yet: not admitted at the door
     VALID = "valid", "Valid"
     CANCELLED = "cancelled", "Cancelled"
 
@@ -44,6 +54,12 @@ class Booking(TimestampedModel):
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # A pending booking's seats are released after this (a later payment may re-take them).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Gross captured and refunded so far, in the booking's currency (payments keep the detail).
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -52,8 +68,11 @@ class Booking(TimestampedModel):
             models.Index(fields=["event", "status"], name="booking_event_status_idx"),
             models.Index(
                 fields=["user", "event"],
-                condition=Q(status="confirmed"),
+                condition=Q(status__in=["pending", "confirmed"]),
                 name="booking_user_event_live_idx",
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(status="pending"), name="booking_hold_expiry_idx"
             ),
         ]
         constraints = [
@@ -65,8 +84,21 @@ class Booking(TimestampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(status="cancelled", cancelled_at__isnull=False)
-                | Q(status="confirmed", cancelled_at__isnull=True),
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
                 name="booking_cancelled_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="pending") | Q(expires_at__isnull=False),
+                name="booking_pending_expires",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
+                name="booking_confirmed_at_set",
+            ),
+            # Money never goes negative and a refund never exceeds what was paid.
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount_paid")),
+                name="booking_refund_within_paid",
             ),
         ]
 

@@ -18,6 +18,7 @@ def _with_details(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
     return queryset.select_related("event", "user").prefetch_related(
         Prefetch("items", queryset=BookingItem.objects.select_related("ticket_type")),
         "tickets",
+        "payments",  # reverse relation of payments.Payment, by name: no import upward
     )
 
 

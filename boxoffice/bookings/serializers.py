@@ -52,6 +52,18 @@ class TicketSerializer(serializers.Serializer[Ticket]):
     status = serializers.ChoiceField(choices=TicketStatus.choices, read_only=True)
 
 
+class BookingPaymentSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    provider = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(
+        choices=["created", "succeeded", "failed", "partially_refunded", "refunded"],
+        read_only=True,
+    )
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
 class BookingSerializer(serializers.Serializer[Any]):
     """A Booking, or a services.BookingCreated (same attributes; items and tickets in memory)."""
 
@@ -65,6 +77,17 @@ class BookingSerializer(serializers.Serializer[Any]):
     tickets = TicketSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="A pending booking's seats are released then unless it is paid.",
+    )
+    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    amount_paid = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="Gross captured."
+    )
+    amount_refunded = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    payments = BookingPaymentSerializer(many=True, read_only=True)
 
 
 class AttendeeSerializer(serializers.Serializer[Any]):

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
-from django.db.models.functions import Now
+from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings.codes import booking_reference, ticket_code
 from boxoffice.bookings.models import (
+    LIVE_STATUSES,
     Booking,
     BookingItem,
     BookingMessage,
@@ -36,7 +36,7 @@ from boxoffice.bookings.models import (
     Ticket,
     TicketStatus,
 )
-from boxoffice.bookings.statement import booking_statement
+from boxoffice.bookings.statement import booking_statement, counters_statement
 from boxoffice.common.exceptions import (
     Conflict,
     DomainError,
@@ -74,6 +74,16 @@ class EventStarted(Conflict):
 class EventAlreadyCancelled(Conflict):
     code = "already_cancelled"
     default_detail = "The event is already cancelled."
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_detail = "The hold on these tickets has expired; book again."
+
+
+class NotPending(Conflict):
+    code = "not_pending"
+    default_detail = "The booking is not waiting for payment."
 
 
 class TicketLimitExceeded(ValidationFailed):
@@ -199,7 +209,7 @@ def _check_user_cap(*, user: User, event: Event, limit: int, requested: int) -> 
     _lock_user_event(user=user, event=event)
     held = (
         BookingItem.objects.filter(
-            booking__user=user, booking__event=event, booking__status=BookingStatus.CONFIRMED
+            booking__user=user, booking__event=event, booking__status__in=LIVE_STATUSES
         ).aggregate(n=Sum("quantity"))["n"]
         or 0
     )
@@ -228,6 +238,7 @@ class BookingCreated:
     booking: Booking
     items: list[BookingItem]
     tickets: list[Ticket]
+    payments: tuple[()] = ()  # none yet
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.booking, name)
@@ -240,22 +251,27 @@ def _record_booking(
     (the counters that did move are undone by the caller's rollback)."""
     lines = sorted(lines, key=lambda line: line[0].pk)  # the lock order
     now = timezone.now()
+    total_amount = sum((t.price * quantity for t, quantity in lines), Decimal("0.00"))
+    hold = total_amount > 0  # something to pay: a pending hold; free: confirmed at once
     booking = Booking(
         reference=booking_reference(),
         user=user,
         event=event,
-        status=BookingStatus.CONFIRMED,
-        total_amount=sum((t.price * quantity for t, quantity in lines), Decimal("0.00")),
+        status=BookingStatus.PENDING if hold else BookingStatus.CONFIRMED,
+        total_amount=total_amount,
         currency=event.currency,
         created_at=now,
         updated_at=now,
+        expires_at=now + timedelta(minutes=event.hold_minutes) if hold else None,
+        confirmed_at=None if hold else now,
     )
     items = [
         BookingItem(booking=booking, ticket_type=t, quantity=quantity, unit_price=t.price)
         for t, quantity in lines
     ]
+    ticket_status = TicketStatus.PENDING if hold else TicketStatus.VALID
     tickets = [
-        Ticket(booking=booking, ticket_type=t, code=ticket_code())
+        Ticket(booking=booking, ticket_type=t, code=ticket_code(), status=ticket_status)
         for t, quantity in lines
         for _ in range(quantity)
     ]
@@ -264,8 +280,11 @@ def _record_booking(
     )
     params: dict[str, Any] = {
         "open_status": EventStatus.PUBLISHED,
-        "booking_status": BookingStatus.CONFIRMED,
-        "ticket_status": TicketStatus.VALID,
+        "booking_status": booking.status,
+        "ticket_status": ticket_status,
+        "expires_at": booking.expires_at,
+        "confirmed_at": booking.confirmed_at,
+        "notify": not hold,
         "message_status": OutboxStatus.PENDING,
         "event": event.pk,
         "total": sum(quantity for _, quantity in lines),
@@ -301,7 +320,8 @@ def _record_booking(
         raise
     if not created:
         return None
-    outbox_dispatch_on_commit([message.pk])
+    if not hold:
+        outbox_dispatch_on_commit([message.pk])
     return BookingCreated(booking=booking, items=items, tickets=tickets)
 
 
@@ -331,7 +351,19 @@ def booking_create(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) 
 
 
 def booking_book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> BookingCreated:
-    """booking_create, returning the items and tickets written too (for the response)."""
+    """booking_create, returning the items and tickets written too (for the response).
+
+    A sold-out refusal while the event has overdue holds expires those first (their own short
+    transactions) and tries once more, so a lagging expiry task never turns buyers away."""
+    try:
+        return _book(user=user, event_id=event_id, lines=lines)
+    except SoldOut:
+        if not holds_expire(event_id=event_id):
+            raise
+    return _book(user=user, event_id=event_id, lines=lines)
+
+
+def _book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> BookingCreated:
     event, resolved = _validate_request(event_id=event_id, lines=lines)
     total = sum(quantity for _, quantity in resolved)
     for _attempt in range(3):
@@ -370,27 +402,79 @@ def _release_inventory(*, event_id: UUID, per_type: dict[UUID, int]) -> None:
         )
 
 
+def _seats_per_type(booking_ids: Sequence[UUID]) -> dict[UUID, int]:
+    return {
+        row["ticket_type_id"]: row["quantity"]
+        for row in BookingItem.objects.filter(booking_id__in=booking_ids)
+        .values("ticket_type_id")
+        .annotate(quantity=Sum("quantity"))
+    }
+
+
+def _release_bookings(
+    *, event_id: UUID, booking_ids: Sequence[UUID], status: BookingStatus, now: datetime
+) -> None:
+    """Give back the seats of these live bookings (locked by the caller) and close them."""
+    per_type = _seats_per_type(booking_ids)
+    closed = {"cancelled_at": now} if status == BookingStatus.CANCELLED else {}
+    Booking.objects.filter(id__in=booking_ids).update(status=status, updated_at=now, **closed)
+    Ticket.objects.filter(booking_id__in=booking_ids).update(status=TicketStatus.CANCELLED)
+    _release_inventory(event_id=event_id, per_type=per_type)
+
+
 def _lock_event(event_id: UUID) -> None:
     Event.objects.select_for_update(no_key=True).filter(id=event_id).values_list("id").first()
 
 
+def _hold_overdue(booking: Booking, now: datetime) -> bool:
+    return (
+        booking.status == BookingStatus.PENDING
+        and booking.expires_at is not None
+        and booking.expires_at <= now
+    )
+
+
+def booking_ensure_payable(booking: Booking) -> None:
+    """A payment may start or be recorded: the booking is a hold that has not run out."""
+    if booking.status == BookingStatus.EXPIRED or _hold_overdue(booking, timezone.now()):
+        raise HoldExpired()
+    if booking.status != BookingStatus.PENDING:
+        raise NotPending()
+
+
+def booking_hold_extend(*, booking_id: UUID, minutes: int) -> None:
+    """expires_at = max(expires_at, now + minutes) for a pending booking (a payment started)."""
+    Booking.objects.filter(pk=booking_id, status=BookingStatus.PENDING).update(
+        expires_at=Greatest(F("expires_at"), Now() + timedelta(minutes=minutes))
+    )
+
+
+def _refund_due(booking: Booking) -> bool:
+    return booking.amount_paid > booking.amount_refunded
+
+
 @transaction.atomic
 def booking_cancel(*, booking: Booking) -> Booking:
-    """Cancel once: the row lock plus the status re-check release inventory exactly once."""
+    """Cancel once (pending or confirmed): the row lock plus the status re-check release the
+    seats exactly once. A paid booking is refunded afterwards by an outbox step (payments), so a
+    provider that is down never holds the seats."""
     _lock_event(booking.event_id)
     booking = _lock_booking(booking_id=booking.pk)
+    now = timezone.now()
     if booking.status == BookingStatus.CANCELLED:
         raise AlreadyCancelled()
-    if booking.event.start_time <= timezone.now():
+    if booking.status == BookingStatus.EXPIRED or _hold_overdue(booking, now):
+        raise HoldExpired()
+    if booking.event.start_time <= now:
         raise EventStarted()
-    per_type: dict[UUID, int] = defaultdict(int)
-    for ticket_type_id, quantity in booking.items.values_list("ticket_type_id", "quantity"):
-        per_type[ticket_type_id] += quantity
-    now = timezone.now()
-    Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED, cancelled_at=now)
-    Ticket.objects.filter(booking=booking).update(status=TicketStatus.CANCELLED)
-    _release_inventory(event_id=booking.event_id, per_type=per_type)
-    outbox_messages_create(messages=[(BookingMessage.CANCELLED, {"booking_id": str(booking.pk)})])
+    _release_bookings(
+        event_id=booking.event_id, booking_ids=[booking.pk], status=BookingStatus.CANCELLED, now=now
+    )
+    payload = {"booking_id": str(booking.pk)}
+    messages: list[tuple[str, dict[str, str]]] = [(BookingMessage.CANCELLED, payload)]
+    if _refund_due(booking):
+        messages.append((BookingMessage.REFUND_DUE, payload))
+    outbox_messages_create(messages=messages)
     events_cache_invalidate(event_ids=[booking.event_id])
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
@@ -399,7 +483,8 @@ def booking_cancel(*, booking: Booking) -> Booking:
 
 @transaction.atomic
 def event_cancel(*, event: Event) -> int:
-    """Cancel the event and every confirmed booking in one transaction; returns how many."""
+    """Cancel the event and every live (pending or confirmed) booking in one transaction; paid
+    ones are refunded by outbox steps. Returns how many bookings were cancelled."""
     cancelled = (
         Event.objects.filter(id=event.pk)
         .exclude(status=EventStatus.CANCELLED)
@@ -408,29 +493,128 @@ def event_cancel(*, event: Event) -> int:
     if not cancelled:
         raise EventAlreadyCancelled()
     # The event row is locked and no longer published: no booking can start or finish now.
-    booking_ids = list(
+    bookings = list(
         Booking.objects.select_for_update()
-        .filter(event_id=event.pk, status=BookingStatus.CONFIRMED)
+        .filter(event_id=event.pk, status__in=LIVE_STATUSES)
+        .order_by("id")
+        .only("id", "amount_paid", "amount_refunded")
+    )
+    if bookings:
+        _release_bookings(
+            event_id=event.pk,
+            booking_ids=[b.pk for b in bookings],
+            status=BookingStatus.CANCELLED,
+            now=timezone.now(),
+        )
+        messages: list[tuple[str, dict[str, str]]] = []
+        for booking in bookings:
+            payload = {"booking_id": str(booking.pk)}
+            messages.append((BookingMessage.EVENT_CANCELLED, payload))
+            if _refund_due(booking):
+                messages.append((BookingMessage.REFUND_DUE, payload))
+        outbox_messages_create(messages=messages)
+    events_cache_invalidate(event_ids=[event.pk])
+    return len(bookings)
+
+
+# --- Holds: expiry, confirmation, a late payment re-taking its seats ----------------------------
+
+
+def holds_expire(*, event_id: UUID | None = None, limit: int = 200) -> int:
+    """Expire overdue holds (all, or one event's): seats back exactly once, tickets cancelled,
+    the buyer e-mailed. One short transaction per event; a hold being confirmed right now is
+    skipped (its row is locked) and, once paid, stays paid. Returns how many expired."""
+    now = timezone.now()
+    overdue = Booking.objects.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+    if event_id is not None:
+        overdue = overdue.filter(event_id=event_id)
+    event_ids = list(overdue.order_by().values_list("event_id", flat=True).distinct()[:limit])
+    return sum(_expire_event_holds(event_id=pk, now=now) for pk in event_ids)
+
+
+@transaction.atomic
+def _expire_event_holds(*, event_id: UUID, now: datetime) -> int:
+    _lock_event(event_id)  # the global order: event, then its bookings
+    booking_ids = list(
+        Booking.objects.select_for_update(skip_locked=True)
+        .filter(event_id=event_id, status=BookingStatus.PENDING, expires_at__lte=now)
         .order_by("id")
         .values_list("id", flat=True)
     )
-    if booking_ids:
-        per_type = {
-            row["ticket_type_id"]: row["quantity"]
-            for row in BookingItem.objects.filter(booking_id__in=booking_ids)
-            .values("ticket_type_id")
-            .annotate(quantity=Sum("quantity"))
-        }
-        Booking.objects.filter(id__in=booking_ids).update(
-            status=BookingStatus.CANCELLED, cancelled_at=timezone.now()
-        )
-        Ticket.objects.filter(booking_id__in=booking_ids).update(status=TicketStatus.CANCELLED)
-        _release_inventory(event_id=event.pk, per_type=per_type)
-        outbox_messages_create(
-            messages=[
-                (BookingMessage.EVENT_CANCELLED, {"booking_id": str(booking_id)})
-                for booking_id in booking_ids
-            ]
-        )
-    events_cache_invalidate(event_ids=[event.pk])
+    if not booking_ids:
+        return 0
+    _release_bookings(
+        event_id=event_id, booking_ids=booking_ids, status=BookingStatus.EXPIRED, now=now
+    )
+    outbox_messages_create(
+        messages=[(BookingMessage.EXPIRED, {"booking_id": str(pk)}) for pk in booking_ids]
+    )
+    events_cache_invalidate(event_ids=[event_id])
     return len(booking_ids)
+
+
+def booking_confirm(*, booking_id: UUID) -> bool:
+    """pending -> confirmed in one conditional UPDATE (inside the caller's transaction): its
+    tickets become valid and the confirmation e-mail is queued, only by the call that flipped
+    it. False when the booking was not pending (expired, cancelled, already confirmed). The
+    counters are not touched: the hold took the seats."""
+    now = timezone.now()
+    flipped = Booking.objects.filter(pk=booking_id, status=BookingStatus.PENDING).update(
+        status=BookingStatus.CONFIRMED, confirmed_at=now, updated_at=now
+    )
+    if not flipped:
+        return False
+    Ticket.objects.filter(booking_id=booking_id).update(status=TicketStatus.VALID)
+    outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
+    return True
+
+
+def booking_retake(*, booking_id: UUID) -> bool:
+    """An expired booking paid late: take its seats again with the bounded counter statement
+    (event still open, every type under its bound) and confirm it, in the global lock order.
+    False - and nothing changed - when the seats are gone or the event closed."""
+    event_id = Booking.objects.filter(pk=booking_id).values_list("event_id", flat=True).first()
+    if event_id is None:
+        return False
+    with transaction.atomic():
+        _lock_event(event_id)
+        booking = _lock_booking(booking_id=booking_id)
+        if booking.status != BookingStatus.EXPIRED:
+            return booking.status == BookingStatus.CONFIRMED
+        per_type = sorted(_seats_per_type([booking.pk]).items())  # the lock order: type id
+        params: dict[str, Any] = {
+            "open_status": EventStatus.PUBLISHED,
+            "event": event_id,
+            "total": sum(quantity for _, quantity in per_type),
+        }
+        for index, (ticket_type_id, quantity) in enumerate(per_type):
+            params[f"t{index}"] = ticket_type_id
+            params[f"q{index}"] = quantity
+        savepoint = transaction.savepoint()
+        with connection.cursor() as cursor:
+            cursor.execute(counters_statement(len(per_type)), params)
+            (moved,) = cursor.fetchone()
+        if not moved:
+            transaction.savepoint_rollback(savepoint)
+            return False
+        transaction.savepoint_commit(savepoint)
+        now = timezone.now()
+        Booking.objects.filter(pk=booking.pk).update(
+            status=BookingStatus.CONFIRMED, confirmed_at=now, updated_at=now
+        )
+        Ticket.objects.filter(booking_id=booking.pk).update(status=TicketStatus.VALID)
+        outbox_messages_create(
+            messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking.pk)})]
+        )
+        events_cache_invalidate(event_ids=[event_id])
+        return True
+
+
+def booking_amounts_add(
+    *, booking_id: UUID, paid: Decimal = Decimal("0.00"), refunded: Decimal = Decimal("0.00")
+) -> None:
+    """Move the booking's money totals (payments call this in their own transaction); the
+    CHECK constraint keeps refunds within what was paid."""
+    Booking.objects.filter(pk=booking_id).update(
+        amount_paid=F("amount_paid") + paid, amount_refunded=F("amount_refunded") + refunded
+    )

@@ -71,6 +71,10 @@ BOOKING_VALUES: dict[str, sql.Composable] = {
     "total_amount": _p("total_amount"),
     "currency": _p("currency"),
     "cancelled_at": NULL,
+    "expires_at": _p("expires_at"),
+    "confirmed_at": _p("confirmed_at"),
+    "amount_paid": sql.Literal(0),
+    "amount_refunded": sql.Literal(0),
 }
 # Items and tickets come from unnest(...) AS v(...), joined to the inserted booking b.
 ITEM_VALUES: dict[str, sql.Composable] = {
@@ -106,6 +110,21 @@ MESSAGE_VALUES: dict[str, sql.Composable] = {
 EVENT_OPEN: sql.Composable = sql.SQL("{status} = %(open_status)s AND {start} > now()").format(
     status=_col(Event, "status"), start=_col(Event, "start_time")
 )
+
+
+def counters_statement(lines: int) -> str:
+    """Only the counter moves of the booking statement (event, then types in id order, each
+    under its bound): a late payment re-takes an expired booking's seats with it. One row, true
+    when every counter moved."""
+    parts: list[sql.Composable] = [_event_update()]
+    previous = "ev"
+    for index in range(lines):
+        parts.append(_type_update(index, previous))
+        previous = f"t{index}"
+    statement = sql.SQL("WITH {}\nSELECT EXISTS (SELECT 1 FROM {})").format(
+        sql.SQL(",\n").join(parts), sql.Identifier(previous)
+    )
+    return statement.as_string(None)
 
 
 def _event_update() -> sql.Composable:
@@ -166,9 +185,10 @@ def _inserts(previous: str) -> list[sql.Composable]:
             " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[])"
             " AS v(id, type, code))"
         ).format(table=_table(Ticket), columns=ticket_columns, row=ticket_row),
-        sql.SQL("o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b)").format(
-            table=_table(OutboxMessage), columns=message_columns, row=message_row
-        ),
+        # The confirmation e-mail, for a booking confirmed at once (a hold mails when paid).
+        sql.SQL(
+            "o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b WHERE %(notify)s)"
+        ).format(table=_table(OutboxMessage), columns=message_columns, row=message_row),
     ]
 
 

@@ -67,6 +67,7 @@ class EventAdmin(admin.ModelAdmin[Event]):
         "currency",
         "capacity",
         "max_tickets_per_user",
+        "hold_minutes",
         "tickets_sold",
         "cancelled_at",
         "created_at",

@@ -59,6 +59,8 @@ class Event(TimestampedModel):
     capacity = models.PositiveIntegerField(null=True, blank=True)
     tickets_sold = models.PositiveIntegerField(default=0)
     max_tickets_per_user = models.PositiveIntegerField(null=True, blank=True)
+    # How long a booking with something to pay holds its seats before they go back on sale.
+    hold_minutes = models.PositiveSmallIntegerField(default=15)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.DRAFT)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +87,10 @@ class Event(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(max_tickets_per_user__isnull=True) | Q(max_tickets_per_user__gte=1),
                 name="event_max_per_user_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_minutes__gte=1, hold_minutes__lte=120),
+                name="event_hold_minutes_range",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=EventStatus.values), name="event_status_valid"

@@ -124,6 +124,7 @@ class EventListSerializer(serializers.ModelSerializer[Event]):
             "tickets_sold",
             "tickets_available",
             "max_tickets_per_user",
+            "hold_minutes",
             "created_at",
             "updated_at",
         ]
@@ -165,6 +166,12 @@ class EventInputSerializer(serializers.Serializer[dict[str, Any]]):
     )
     max_tickets_per_user = serializers.IntegerField(
         min_value=1, max_value=10_000, required=False, allow_null=True
+    )
+    hold_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=120,
+        required=False,
+        help_text="How long an unpaid booking holds its seats (default 15).",
     )
     currency = serializers.CharField(
         min_length=3,

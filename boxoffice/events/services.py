@@ -90,6 +90,7 @@ def event_create(
     capacity: int | None = None,
     max_tickets_per_user: int | None = None,
     currency: str | None = None,
+    hold_minutes: int = 15,
 ) -> Event:
     """A new draft owned by the caller (organizers and staff only)."""
     if not organizer.is_organizer:
@@ -106,6 +107,7 @@ def event_create(
         end_time=end_time,
         capacity=capacity,
         max_tickets_per_user=max_tickets_per_user,
+        hold_minutes=hold_minutes,
         currency=currency or settings.DEFAULT_CURRENCY,
     )
 

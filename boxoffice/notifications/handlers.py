@@ -122,6 +122,8 @@ HANDLERS: dict[str, Handler] = {
     BookingMessage.CONFIRMED: _booking_email("booking_confirmed"),
     BookingMessage.CANCELLED: _booking_email("booking_cancelled"),
     BookingMessage.EVENT_CANCELLED: _booking_email("event_cancelled"),
+    BookingMessage.EXPIRED: _booking_email("booking_expired"),
+    BookingMessage.LATE_PAYMENT_REFUNDED: _booking_email("booking_late_payment_refunded"),
     PASSWORD_RESET_MESSAGE: password_reset,
     ORGANIZER_NOTIFICATION: organizer_notification,
 }

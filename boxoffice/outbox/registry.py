@@ -40,3 +40,18 @@ def outbox_handler(kind: str) -> Handler:
 
 def outbox_kinds() -> list[str]:
     return sorted(_handlers)
+
+
+# Periodic housekeeping that domain apps register for setups without Celery beat: the relay loop
+# (`manage.py outbox_relay --loop`, started by `make run` without a broker) runs each job every
+# `every` seconds. With a broker, Celery beat runs the same functions through their tasks.
+Job = Callable[[], object]
+_periodic: dict[str, tuple[Job, float]] = {}
+
+
+def outbox_periodic_register(name: str, job: Job, *, every: float) -> None:
+    _periodic[name] = (job, every)
+
+
+def outbox_periodic_jobs() -> dict[str, tuple[Job, float]]:
+    return dict(_periodic)

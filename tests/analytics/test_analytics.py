@@ -24,13 +24,15 @@ from tests.factories import (
     TicketTypeFactory,
     UserFactory,
 )
+from tests.support.checkout import pay
 
 pytestmark = pytest.mark.django_db
 
 
 def book(user: User, event: Event, *lines: tuple[Any, int]) -> Booking:
-    return booking_create(
-        user=user, event_id=event.pk, lines=[BookingLine(t.pk, q) for t, q in lines]
+    """A booking, paid (analytics count confirmed revenue only)."""
+    return pay(
+        booking_create(user=user, event_id=event.pk, lines=[BookingLine(t.pk, q) for t, q in lines])
     )
 
 

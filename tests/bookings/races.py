@@ -14,7 +14,12 @@ from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from boxoffice.accounts.models import User
-from boxoffice.bookings.models import BookingItem, BookingStatus, Ticket
+from boxoffice.bookings.models import (
+    LIVE_STATUSES,
+    BookingItem,
+    Ticket,
+    TicketStatus,
+)
 from boxoffice.events.models import Event, TicketType
 from tests.conftest import bearer
 
@@ -99,10 +104,11 @@ def cancel_call(api: APIClient, booking_id: Any) -> Callable[[], Any]:
 
 
 def inventory_violations(event: Event) -> list[str]:
-    """Counters must equal what confirmed bookings hold, and stay within their bounds."""
+    """Counters must equal what live bookings (pending holds and confirmed) hold, and stay
+    within their bounds; every live seat has a ticket that is not cancelled."""
     problems = []
     event.refresh_from_db()
-    confirmed = BookingItem.objects.filter(booking__status=BookingStatus.CONFIRMED)
+    confirmed = BookingItem.objects.filter(booking__status__in=LIVE_STATUSES)
     event_total = confirmed.filter(booking__event=event).aggregate(n=Sum("quantity"))["n"] or 0
     if event.tickets_sold != event_total:
         problems.append(f"event counter {event.tickets_sold} != confirmed {event_total}")
@@ -117,8 +123,8 @@ def inventory_violations(event: Event) -> list[str]:
         if held > ticket_type.quantity:
             problems.append(f"{ticket_type.name} oversold: {held} > {ticket_type.quantity}")
         valid_tickets = Ticket.objects.filter(
-            ticket_type=ticket_type, booking__status=BookingStatus.CONFIRMED
-        )
+            ticket_type=ticket_type, booking__status__in=LIVE_STATUSES
+        ).exclude(status=TicketStatus.CANCELLED)
         if valid_tickets.count() != held:
             problems.append(f"{ticket_type.name}: {valid_tickets.count()} tickets for {held} sold")
     return problems

@@ -20,6 +20,7 @@ from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticke
 from boxoffice.events.models import Event, EventStatus, TicketType
 from tests.conftest import assert_problem
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
+from tests.support.checkout import pay
 
 pytestmark = pytest.mark.django_db
 BOOKINGS = "/api/v1/bookings/"
@@ -72,7 +73,9 @@ class TestCreate:
         )
         assert response.status_code == 201, response.content
         body = response.json()
-        assert body["status"] == "confirmed"
+        assert body["status"] == "pending"  # something to pay: a hold
+        assert body["expires_at"] is not None
+        assert (body["amount_paid"], body["payments"]) == ("0.00", [])
         assert body["total_amount"] == "420.00"
         assert body["currency"] == "EUR"
         assert body["event"] == {
@@ -106,7 +109,7 @@ class TestCreate:
         assert len(set(codes)) == 10
         for code in codes:
             assert re.fullmatch(rf"[{ALPHABET}]{{26}}", code)  # 130 bits, no I/L/O/U
-        assert {t["status"] for t in body["tickets"]} == {"valid"}
+        assert {t["status"] for t in body["tickets"]} == {"pending"}  # valid once paid
 
     def test_confirmation_email_lists_ticket_codes(
         self,
@@ -118,6 +121,9 @@ class TestCreate:
     ) -> None:
         with django_capture_on_commit_callbacks(execute=True):
             body = book(client_for(attendee), event, (regular, 2)).json()
+        assert mail.outbox == []  # a hold is mailed once paid
+        with django_capture_on_commit_callbacks(execute=True):
+            pay(body)
         assert len(mail.outbox) == 1
         message = mail.outbox[0]
         assert message.to == [attendee.email]
@@ -267,7 +273,7 @@ class TestIsolation:
         cancel = client.post(f"{BOOKINGS}{booking['id']}/cancel/")
         assert cancel.status_code == expected
         still = Booking.objects.get(pk=booking["id"]).status
-        assert still == (BookingStatus.CANCELLED if expected == 200 else BookingStatus.CONFIRMED)
+        assert still == (BookingStatus.CANCELLED if expected == 200 else BookingStatus.PENDING)
 
     def test_list_shows_only_own_bookings_with_filters(
         self,
@@ -277,7 +283,7 @@ class TestIsolation:
         event: Event,
         regular: TicketType,
     ) -> None:
-        mine = book(client_for(attendee), event, (regular, 1)).json()
+        paid = pay(book(client_for(attendee), event, (regular, 1)).json())
         cancelled = book(client_for(attendee), event, (regular, 1)).json()
         client_for(attendee).post(f"{BOOKINGS}{cancelled['id']}/cancel/")
         book(client_for(other_attendee), event, (regular, 1))
@@ -285,6 +291,7 @@ class TestIsolation:
         elsewhere = book(
             client_for(attendee), other_event, (TicketTypeFactory(event=other_event), 1)
         ).json()
+        mine, pending = {"id": str(paid.pk)}, elsewhere
         client = client_for(attendee)
 
         def listed(**params: Any) -> set[str]:
@@ -293,7 +300,8 @@ class TestIsolation:
             return {b["id"] for b in response.json()["results"]}
 
         assert listed() == {mine["id"], cancelled["id"], elsewhere["id"]}
-        assert listed(status="confirmed") == {mine["id"], elsewhere["id"]}
+        assert listed(status="confirmed") == {mine["id"]}
+        assert listed(status="pending") == {pending["id"]}
         assert listed(status="cancelled") == {cancelled["id"]}
         assert listed(event=str(other_event.pk)) == {elsewhere["id"]}
         assert listed(upcoming="true") == {mine["id"], cancelled["id"], elsewhere["id"]}
@@ -311,8 +319,8 @@ class TestIsolation:
     ) -> None:
         for _ in range(12):
             book(client_for(attendee), event, (regular, 2))
-        # user, count, page (event joined), items (type joined), tickets
-        with django_assert_num_queries(5):
+        # user, count, page (event joined), items (type joined), tickets, payments
+        with django_assert_num_queries(6):
             assert len(client_for(attendee).get(BOOKINGS).json()["results"]) == 12
 
 
@@ -348,7 +356,7 @@ class TestCancel:
         assert_problem(
             client_for(attendee).post(f"{BOOKINGS}{booking['id']}/cancel/"), 409, "event_started"
         )
-        assert Booking.objects.get(pk=booking["id"]).status == BookingStatus.CONFIRMED
+        assert Booking.objects.get(pk=booking["id"]).status == BookingStatus.PENDING
 
     @pytest.mark.parametrize("method", ["put", "patch", "delete"])
     def test_bookings_are_immutable(
@@ -359,7 +367,7 @@ class TestCancel:
             f"{BOOKINGS}{booking['id']}/", {"status": "cancelled"}, format="json"
         )
         assert_problem(response, 405, "method_not_allowed")
-        assert Booking.objects.get(pk=booking["id"]).status == BookingStatus.CONFIRMED
+        assert Booking.objects.get(pk=booking["id"]).status == BookingStatus.PENDING
 
 
 class TestEventBookings:
@@ -393,6 +401,7 @@ class TestEventBookings:
         self, client_for: Client, attendee: User, organizer: User, event: Event, regular: TicketType
     ) -> None:
         kept = book(client_for(attendee), event, (regular, 1)).json()
+        pay(kept)
         gone = book(client_for(attendee), event, (regular, 1)).json()
         client_for(attendee).post(f"{BOOKINGS}{gone['id']}/cancel/")
         url = f"/api/v1/events/{event.pk}/bookings/"

@@ -12,7 +12,14 @@ from psycopg import sql
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings import services, statement
-from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus, Ticket, TicketStatus
+from boxoffice.bookings.models import (
+    LIVE_STATUSES,
+    Booking,
+    BookingMessage,
+    BookingStatus,
+    Ticket,
+    TicketStatus,
+)
 from boxoffice.events.models import Event, EventStatus, TicketType
 from boxoffice.outbox.models import OutboxMessage
 from tests.bookings.races import booking_call, client, inventory_violations, run_concurrently
@@ -115,9 +122,9 @@ def cancel_during_rush(organizer: User) -> Event:
 
 def leftovers(event: Event) -> list[str]:
     problems = inventory_violations(event)
-    confirmed = Booking.objects.filter(event=event, status=BookingStatus.CONFIRMED).count()
-    if confirmed:
-        problems.append(f"{confirmed} confirmed bookings on a cancelled event")
+    live = Booking.objects.filter(event=event, status__in=LIVE_STATUSES).count()
+    if live:
+        problems.append(f"{live} live (pending or confirmed) bookings on a cancelled event")
     return problems
 
 

@@ -18,11 +18,12 @@ import psycopg
 import pytest
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings import idempotency, services
 from boxoffice.bookings.codes import booking_reference, ticket_code
-from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket
+from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem, Ticket
 from boxoffice.events.models import Event, TicketType
 from tests.bookings.races import (
     Outcome,
@@ -51,7 +52,7 @@ def observed(scenario: Callable[[], list[str]], attempts: int = 3) -> list[str]:
 
 def naive_record(
     *, user: User, event: Event, lines: list[tuple[TicketType, int]]
-) -> Booking | None:
+) -> services.BookingCreated | None:
     """The weekend-project version: read the counters, compare, write back absolute values,
     then insert - check-then-act with no lock and no bound in the UPDATE."""
     total = sum(quantity for _, quantity in lines)
@@ -75,6 +76,7 @@ def naive_record(
         event=event,
         total_amount=0,
         currency=event.currency,
+        confirmed_at=timezone.now(),
     )
     items = [
         BookingItem.objects.create(booking=booking, ticket_type=t, quantity=q, unit_price=t.price)
@@ -85,8 +87,7 @@ def naive_record(
         for t, q in lines
         for _ in range(q)
     ]
-    booking._prefetched_objects_cache = {"items": items, "tickets": tickets}  # type: ignore[attr-defined]
-    return booking
+    return services.BookingCreated(booking=booking, items=items, tickets=tickets)
 
 
 def unlocked_booking(*, booking_id: Any) -> Booking:
@@ -115,7 +116,7 @@ def test_flash_sale_sells_exactly_the_stock() -> None:
     assert outcome.statuses == {201: 50, 409: 150}
     assert outcome.codes == {"sold_out": 150}
     assert inventory_violations(event) == []
-    assert Booking.objects.filter(event=event, status=BookingStatus.CONFIRMED).count() == 50
+    assert Booking.objects.filter(event=event, status__in=LIVE_STATUSES).count() == 50
 
 
 def test_flash_sale_negative_control(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,7 +183,7 @@ def per_user_cap_race() -> tuple[Outcome, User, Event]:
 
 
 def held_by(user: User, event: Event) -> int:
-    return Booking.objects.filter(user=user, event=event, status=BookingStatus.CONFIRMED).count()
+    return Booking.objects.filter(user=user, event=event, status__in=LIVE_STATUSES).count()
 
 
 def test_per_user_cap_holds_under_concurrency() -> None:

@@ -44,12 +44,16 @@ def test_a_field_added_to_a_model_without_the_statement_is_caught() -> None:
         total_amount = models.DecimalField(max_digits=12, decimal_places=2)
         currency = models.CharField(max_length=3)
         cancelled_at = models.DateTimeField(null=True)
-        expires_at = models.DateTimeField(null=True)  # new: the statement does not know it
+        expires_at = models.DateTimeField(null=True)
+        confirmed_at = models.DateTimeField(null=True)
+        amount_paid = models.DecimalField(max_digits=12, decimal_places=2)
+        amount_refunded = models.DecimalField(max_digits=12, decimal_places=2)
+        checked_out_by = models.UUIDField(null=True)  # new: the statement does not know it
 
         class Meta:
             app_label = "bookings"
 
-    with pytest.raises(RuntimeError, match="expires_at"):
+    with pytest.raises(RuntimeError, match="checked_out_by"):
         statement._insert_columns(Booking, statement.BOOKING_VALUES)
 
 
@@ -97,6 +101,9 @@ def test_plan_uses_indexes_on_the_hot_tables() -> None:
             {
                 "open_status": "published",
                 "booking_status": "confirmed",
+                "expires_at": None,
+                "confirmed_at": timezone.now(),
+                "notify": True,
                 "ticket_status": "valid",
                 "message_status": "pending",
                 "event": events[0].pk,

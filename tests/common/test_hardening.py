@@ -29,6 +29,7 @@ from tests.factories import (
     TicketTypeFactory,
     UserFactory,
 )
+from tests.support.checkout import pay
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/v1/auth/token/"
@@ -329,12 +330,13 @@ class TestLowFindings:
         self, attendee: User, django_capture_on_commit_callbacks: Any
     ) -> None:
         ticket_type = TicketTypeFactory(event=EventFactory(title="Rock & Roll <Live>"))
+        booking = booking_services.booking_create(
+            user=attendee,
+            event_id=ticket_type.event_id,
+            lines=[booking_services.BookingLine(ticket_type.pk, 1)],
+        )
         with django_capture_on_commit_callbacks(execute=True):
-            booking_services.booking_create(
-                user=attendee,
-                event_id=ticket_type.event_id,
-                lines=[booking_services.BookingLine(ticket_type.pk, 1)],
-            )
+            pay(booking)
         (message,) = mail.outbox
         assert "Rock & Roll <Live>" in message.subject
         assert "Rock & Roll <Live>" in message.body

@@ -206,7 +206,7 @@ class TestMassAssignment:
         booking = Booking.objects.get(pk=response.json()["id"])
         assert (booking.user, booking.status, booking.total_amount, booking.currency) == (
             attendee,
-            "confirmed",
+            "pending",
             Decimal("100.00"),
             "EUR",
         )

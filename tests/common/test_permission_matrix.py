@@ -96,6 +96,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bookings/"): row(401, 201, 201, 201, 201, 201),
     ("GET", "/api/v1/bookings/{booking_id}/"): row(401, 200, 404, 404, 200, 200),
     ("POST", "/api/v1/bookings/{booking_id}/cancel/"): row(401, 200, 404, 404, 200, 200),
+    # The booking is an unpaid hold: its owner pays; the organizer marks it paid; nothing is
+    # paid yet, so a refund is a 409 for those allowed to ask.
+    ("POST", "/api/v1/bookings/{booking_id}/pay/"): row(401, 201, 404, 404, 403, 403),
+    ("POST", "/api/v1/bookings/{booking_id}/mark-paid/"): row(401, 403, 404, 404, 200, 200),
+    ("POST", "/api/v1/bookings/{booking_id}/refund/"): row(401, 403, 404, 404, 409, 409),
+    ("GET", "/api/v1/payments/providers/"): everyone(200),
+    # Providers call it, unsigned requests are refused whoever sends them.
+    ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
     ("GET", "/api/v1/admin/analytics/"): STAFF,
     ("POST", "/api/v1/admin/users/staff/"): row(401, 403, 403, 403, 403, 403),  # superusers only
     ("POST", "/api/v1/admin/users/bulk-delete/"): STAFF,
@@ -146,6 +154,7 @@ class World:
             .replace("{ticket_type_id}", str(self.ticket_type.pk))
             .replace("{booking_id}", str(self.booking.pk))
             .replace("{category_id}", str(self.category.pk))
+            .replace("{provider}", "fake")
         )
 
     def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""Deliver due outbox messages now (`--loop` keeps doing it, for setups without Celery beat)."""
+"""Deliver due outbox messages now (`--loop` keeps doing it, and runs the periodic jobs the apps
+registered - e.g. expiring holds - for setups without Celery beat)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from boxoffice.outbox.registry import outbox_periodic_jobs
 from boxoffice.outbox.services import outbox_relay
 
 
@@ -24,10 +26,27 @@ class Command(BaseCommand):
             help="Seconds between passes with --loop.",
         )
 
+    def _run_due_jobs(self, last_run: dict[str, float]) -> None:
+        now = time.monotonic()
+        for name, (job, every) in outbox_periodic_jobs().items():
+            if now - last_run.get(name, float("-inf")) < every:
+                continue
+            last_run[name] = now
+            try:
+                result = job()
+            except Exception as exc:  # a failing job must not end the loop
+                self.stderr.write(f"periodic job {name} failed: {exc}")
+                continue
+            if result:
+                self.stdout.write(f"{name}: {result}")
+
     def handle(self, *args: Any, loop: bool, interval: float, **options: Any) -> None:
+        last_run: dict[str, float] = {}
         try:
             while True:
                 close_old_connections()
+                if loop:
+                    self._run_due_jobs(last_run)
                 try:
                     outcomes = outbox_relay()
                 except Exception as exc:  # a database blip must not end the loop
