@@ -62,7 +62,11 @@ class BookingAdmin(admin.ModelAdmin[Booking]):
         "total_amount",
         "currency",
         "created_at",
+        "expires_at",
+        "confirmed_at",
         "cancelled_at",
+        "amount_paid",
+        "amount_refunded",
     )
     inlines = (BookingItemInline, TicketInline)
     actions = ("cancel_bookings",)

@@ -49,7 +49,7 @@ class Payment(TimestampedModel):
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     # The provider's own id (a Stripe PaymentIntent, ...); the fake provider uses ours.
     provider_ref = models.CharField(max_length=255, blank=True)
-    redirect_url = models.URLField(max_length=1000, blank=True)
+    redirect_url = models.CharField(max_length=1000, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -15,6 +15,7 @@ from boxoffice.bookings.services import BookingLine, booking_create
 from boxoffice.events.models import TicketType
 from boxoffice.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import StaffFactory
+from tests.support.checkout import pay
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,9 @@ def booking(attendee: Any, ticket_type: TicketType) -> Booking:
         "bookings/booking",
         "bookings/idempotencyrecord",
         "outbox/outboxmessage",
+        "payments/payment",
+        "payments/refund",
+        "payments/providerevent",
     ],
 )
 def test_changelists_and_change_pages_render(
@@ -54,6 +58,7 @@ def test_changelists_and_change_pages_render(
         "events/event": booking.event,
         "bookings/booking": booking,
         "outbox/outboxmessage": OutboxMessage.objects.first(),
+        "payments/payment": pay(booking).payments.first(),
     }.get(model)
     if obj is not None:
         assert (
@@ -131,3 +136,12 @@ def test_admin_cannot_bypass_service_rules(
     assert (event.currency, event.capacity) == ("EUR", None)
     assert event.start_time > timezone.now()
     assert ticket_type.quantity == 100
+
+
+def test_payments_are_read_only_in_the_admin(admin_client: Client, booking: Booking) -> None:
+    payment = pay(booking).payments.get()
+    url = reverse("admin:payments_payment_change", args=[payment.pk])
+    admin_client.post(url, {"amount": "0.01", "status": "refunded"})
+    payment.refresh_from_db()
+    assert (str(payment.amount), payment.status) == (str(booking.total_amount), "succeeded")
+    assert admin_client.get(reverse("admin:payments_payment_add")).status_code == 403
