@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first session as one script: an organizer creates, fills and publishes an event;
-# an attendee books two tickets, lists them and cancels. Against `make run` on PORT (default 8000):
+# an attendee books two tickets (a hold until paid), starts paying, the organizer records the
+# payment, the attendee cancels (refunded). Against `make run` on PORT (default 8000):
 #   bash docs/quickstart.sh
 # tests/common/test_server.py runs it against a live server, so it stays true.
 set -euo pipefail
@@ -33,8 +34,16 @@ BOOKING=$(curl -sf -X POST "$API/bookings/" -H "$JSON" -H "Authorization: Bearer
   -H "Idempotency-Key: fado-$N" \
   -d '{"event": "'"$EVENT"'", "items": [{"ticket_type": "'"$TYPE"'", "quantity": 2}]}' | j '["id"]')
 
-# 5. ...lists their bookings, sees what is left, and cancels.
-curl -sf "$API/bookings/" -H "Authorization: Bearer $FAN" | j '["results"][0]["total_amount"]'
+# 5. The booking is a hold (pending) until paid. Paying gives a page to pay at: open it in a
+#    browser and press Pay (the fake provider of `make run`); or the organizer records a bank
+#    transfer (mark-paid), as here.
+curl -sf "$API/bookings/$BOOKING/" -H "Authorization: Bearer $FAN" | j '["status"]'
+curl -sf -X POST "$API/bookings/$BOOKING/pay/" -H "$JSON" -H "Authorization: Bearer $FAN" -d '{}' \
+  | j '["redirect_url"]'
+curl -sf -X POST "$API/bookings/$BOOKING/mark-paid/" -H "Authorization: Bearer $ORG" | j '["status"]'
+
+# 6. ...the attendee sees what is left and cancels: the seats return at once, and the payment is
+#    refunded by the outbox a moment later (`amount_refunded` on the booking).
 curl -sf "$API/events/$EVENT/availability/" | j '["tickets_available"]'
 curl -sf -X POST "$API/bookings/$BOOKING/cancel/" -H "Authorization: Bearer $FAN" | j '["status"]'
 curl -sf "$API/events/$EVENT/availability/" | j '["tickets_available"]'

@@ -45,6 +45,7 @@ def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
         workers=1,
         database_url=url,
         WEB_THREADS="2",
+        PAYMENTS_FAKE="true",
         SERVER_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
         # The tokens this process signs must verify there.
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
@@ -163,4 +164,7 @@ def test_the_readme_session_runs_end_to_end(server: int) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["published", "50.00", "98", "cancelled", "100"]
+    lines = result.stdout.split()
+    assert lines[:2] == ["published", "pending"]
+    assert lines[2].startswith("http") and "/payments/fake/" in lines[2]
+    assert lines[3:] == ["confirmed", "98", "cancelled", "100"]

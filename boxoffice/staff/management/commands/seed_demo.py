@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from boxoffice.accounts.models import Role, User
 from boxoffice.accounts.services import user_register
+from boxoffice.bookings.models import BookingStatus
 from boxoffice.bookings.services import BookingLine, booking_cancel, booking_create
 from boxoffice.common.exceptions import DomainError
 from boxoffice.events.models import Category, Event, EventStatus
@@ -23,6 +24,7 @@ from boxoffice.events.services import (
     event_update,
     ticket_type_create,
 )
+from boxoffice.payments.services import booking_mark_paid
 
 DEMO_PASSWORD = "boxoffice-demo-2026"
 ORGANIZERS = ("Alice", "Bruno")
@@ -144,7 +146,8 @@ class Command(BaseCommand):
                 max_tickets_per_user=8,
                 currency=currency,
             )
-            base = Decimal(rng.choice([25, 35, 45, 60]))
+            # The theatre night is free (bookings confirmed at once); the rest are sold.
+            base = Decimal(0) if category == "theatre" else Decimal(rng.choice([25, 35, 45, 60]))
             ticket_type_create(
                 event=event, name="VIP", price=base * 3, quantity=20, max_per_booking=4
             )
@@ -161,8 +164,8 @@ class Command(BaseCommand):
             events.append(event_update(event=event, status=EventStatus.PUBLISHED))
             self._say(f"{title} ({city}, {currency}, {start:%Y-%m-%d})")
 
-        self.stdout.write("Booking tickets...")
-        booked = cancelled = 0
+        self.stdout.write("Booking tickets (most paid, some holds awaiting payment)...")
+        booked = cancelled = paid = 0
         for event in events:
             types = list(event.ticket_types.all())
             for attendee in rng.sample(attendees, k=5):
@@ -175,7 +178,10 @@ class Command(BaseCommand):
                 except DomainError:
                     continue
                 booked += 1
+                if booking.status == BookingStatus.PENDING and rng.random() < 0.8:
+                    booking = booking_mark_paid(booking=booking)  # bank transfer received
+                    paid += 1
                 if rng.random() < 0.15:
                     booking_cancel(booking=booking)
                     cancelled += 1
-        self._say(f"{booked} bookings, {cancelled} of them cancelled")
+        self._say(f"{booked} bookings: {paid} paid, {cancelled} cancelled, the rest free or held")
