@@ -166,5 +166,6 @@ def test_the_readme_session_runs_end_to_end(server: int) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split()
     assert lines[:2] == ["published", "pending"]
-    assert lines[2].startswith("http") and "/payments/fake/" in lines[2]
+    assert lines[2].startswith("http")
+    assert "/payments/fake/" in lines[2]
     assert lines[3:] == ["confirmed", "98", "cancelled", "100"]

@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,8 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 def book_through_http(count: int = 1) -> list[str]:
     event = EventFactory()
-    ticket_type = TicketTypeFactory(event=event, quantity=100)
+    # Free entry: confirmed at once, so each booking queues its e-mail right away.
+    ticket_type = TicketTypeFactory(event=event, quantity=100, price=Decimal("0.00"))
     ids = []
     for user in UserFactory.create_batch(count):
         response = client(user).post(
