@@ -1,8 +1,9 @@
 """The database ceiling: the fastest correct raw booking transaction, no HTTP, no Django.
 
 One round trip per booking: a single data-modifying statement bumps the hot ticket type's
-counter under its bound and, only if that row was updated, inserts the booking, its item and its
-ticket. Autocommit makes it one durable transaction. N connections hammer the same row.
+counter under its bound and, only if that row was updated, inserts the booking (a pending hold,
+as a paid booking is), its item and its ticket. Autocommit makes it one durable transaction. N
+connections hammer the same row.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ WITH tt AS (
     RETURNING event_id, price
 ), b AS (
     INSERT INTO bookings_booking
-        (id, created_at, updated_at, reference, user_id, event_id, status, total_amount, currency)
-    SELECT %(booking)s, now(), now(), %(reference)s, %(user)s, tt.event_id, 'confirmed',
-           tt.price, 'EUR'
+        (id, created_at, updated_at, reference, user_id, event_id, status, total_amount, currency,
+         expires_at, amount_paid, amount_refunded)
+    SELECT %(booking)s, now(), now(), %(reference)s, %(user)s, tt.event_id, 'pending',
+           tt.price, 'EUR', now() + interval '15 minutes', 0, 0
     FROM tt
     RETURNING id
 ), i AS (
@@ -32,7 +34,7 @@ WITH tt AS (
     SELECT %(item)s, b.id, %(type)s, 1, (SELECT price FROM tt) FROM b
 )
 INSERT INTO bookings_ticket (id, booking_id, ticket_type_id, code, status)
-SELECT %(ticket)s, b.id, %(type)s, %(code)s, 'valid' FROM b
+SELECT %(ticket)s, b.id, %(type)s, %(code)s, 'pending' FROM b
 """
 
 

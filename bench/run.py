@@ -111,11 +111,12 @@ def clean_redis() -> None:
 def correctness(fixtures: dict[str, Any], created: int) -> dict[str, Any]:
     from django.db.models import Sum
 
-    from boxoffice.bookings.models import Booking, BookingItem, BookingStatus
+    from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem
 
     event = fixtures["event"]
     event.refresh_from_db()
-    confirmed = BookingItem.objects.filter(booking__status=BookingStatus.CONFIRMED)
+    # Paid tickets are holds until paid: they count as sold (pending + confirmed).
+    confirmed = BookingItem.objects.filter(booking__status__in=LIVE_STATUSES)
     problems = []
     for key, ticket_type in fixtures["types"].items():
         ticket_type.refresh_from_db()

@@ -54,6 +54,8 @@ def event_analytics(*, event: Event) -> dict[str, Any]:
         confirmed=Count("id", filter=Q(status=BookingStatus.CONFIRMED)),
         cancelled=Count("id", filter=Q(status=BookingStatus.CANCELLED)),
         revenue=Sum("total_amount", filter=Q(status=BookingStatus.CONFIRMED)),
+        held=Count("id", filter=Q(status=BookingStatus.PENDING)),
+        held_amount=Sum("total_amount", filter=Q(status=BookingStatus.PENDING)),
     )
     daily = (
         BookingItem.objects.filter(CONFIRMED, booking__event=event)
@@ -96,6 +98,8 @@ def event_analytics(*, event: Event) -> dict[str, Any]:
         "revenue": _money_str(counts["revenue"]),
         "bookings_confirmed": counts["confirmed"],
         "bookings_cancelled": counts["cancelled"],
+        "bookings_held": counts["held"],
+        "held_amount": _money_str(counts["held_amount"]),
         "cancellation_rate": _rate(counts["cancelled"], total_bookings),
         "capacity": capacity,
         "utilization": _rate(event.tickets_sold, capacity),

@@ -31,6 +31,10 @@ class EventAnalyticsSerializer(serializers.Serializer[Any]):
     revenue = serializers.CharField(help_text="Confirmed bookings only, in `currency`.")
     bookings_confirmed = serializers.IntegerField()
     bookings_cancelled = serializers.IntegerField()
+    bookings_held = serializers.IntegerField(
+        help_text="Pending holds: seats taken (in tickets_sold), not paid yet, not revenue."
+    )
+    held_amount = serializers.CharField(help_text="What the pending holds would pay, in currency.")
     cancellation_rate = serializers.FloatField(help_text="cancelled / all bookings, 0..1.")
     capacity = serializers.IntegerField(help_text="The event's capacity, else its types' total.")
     utilization = serializers.FloatField(help_text="tickets_sold / capacity, 0..1.")

@@ -422,6 +422,7 @@ def test_analytics_count_confirmed_revenue_only(
     body = client_for(organizer).get(f"/api/v1/events/{event.pk}/analytics/").json()
     assert body["revenue"] == "100.00"
     assert body["bookings_confirmed"] == 1
+    assert (body["bookings_held"], body["held_amount"]) == (1, "100.00")
 
 
 def test_other_events_are_unaffected(attendee: User) -> None:
