@@ -63,6 +63,8 @@ def run_concurrently(calls: Sequence[Callable[[], Any]], *, threads: int = THREA
                     with lock:
                         outcome.errors.append(exc)
                     continue
+                if response is None:
+                    continue  # a call that is not a request (a sweep, a job)
                 body = response.json() if response.content else None
                 with lock:
                     outcome.statuses[response.status_code] += 1

@@ -22,7 +22,7 @@ from boxoffice.events.models import TicketType
 from boxoffice.payments import services as payment_services
 from boxoffice.payments.models import Payment
 from boxoffice.payments.providers import FakeProvider, fake_signature
-from tests.bookings.races import inventory_violations, run_concurrently
+from tests.bookings.races import client, inventory_violations, run_concurrently
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -179,3 +179,83 @@ def test_negative_control_confirming_without_the_status_condition(
     monkeypatch.setattr(payment_services, "booking_confirm", unconditional_confirm)
     monkeypatch.setattr(payment_services, "_lock_booking", lambda pk: Booking.objects.get(pk=pk))
     assert _expiry_against_payment(trials=6) != []
+
+
+def _rush(*, sweepers: int) -> tuple[Any, list[str], TicketType]:
+    """20 seats: 10 holds with payments started (5 of them overdue), then at once 40 buyers, the
+    expiry sweep (`sweepers` threads, several passes each) and the PSP confirming all 10."""
+    ticket_type = TicketTypeFactory(price=Decimal("25.00"), quantity=20)
+    event_id = ticket_type.event_id
+    payments = []
+    for index in range(10):
+        booking = booking_services.booking_create(
+            user=UserFactory(),
+            event_id=event_id,
+            lines=[booking_services.BookingLine(ticket_type.pk, 1)],
+        )
+        payments.append(payment_services.payment_start(booking=booking).payment)
+        if index % 2:
+            Booking.objects.filter(pk=booking.pk).update(expires_at=timezone.now())
+    buyers = [
+        (
+            lambda api=api: api.post(
+                "/api/v1/bookings/",
+                {
+                    "event": str(event_id),
+                    "items": [{"ticket_type": str(ticket_type.pk), "quantity": 1}],
+                },
+                format="json",
+            )
+        )
+        for api in (client(UserFactory()) for _ in range(40))
+    ]
+
+    def sweep() -> Any:
+        for _ in range(5):
+            booking_services.holds_expire(event_id=event_id)
+        return None
+
+    webhooks = [signed_call(payment, f"evt_rush_{payment.pk}") for payment in payments]
+    calls: list[Any] = [*buyers, *webhooks, *([sweep] * sweepers)]
+    outcome = run_concurrently(calls, threads=32)
+    problems = inventory_violations(ticket_type.event)
+    for booking in Booking.objects.filter(event_id=event_id, status=BookingStatus.EXPIRED):
+        if booking.amount_paid != booking.amount_refunded:
+            problems.append(f"{booking.reference}: expired, {booking.amount_paid} kept")
+    return outcome, problems, ticket_type
+
+
+def test_a_rush_of_holds_with_expiry_and_payments_never_oversells() -> None:
+    outcome, problems, ticket_type = _rush(sweepers=2)
+    assert outcome.server_errors == 0, outcome.errors[:2]
+    assert problems == []
+    ticket_type.refresh_from_db()
+    assert ticket_type.quantity_sold <= 20
+    created = sum(1 for status, _body, _r in outcome.bodies if status == 201)
+    refused = [body for status, body, _r in outcome.bodies if status == 409]
+    assert all(body["code"] == "sold_out" for body in refused)
+    assert created + len(refused) == 40
+
+
+def test_negative_control_unlocked_expiry_releases_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the event lock and the row locks, concurrent sweeps release one hold twice."""
+    monkeypatch.setattr(booking_services, "_lock_event", lambda event_id: None)
+    real_release = booking_services._release_bookings
+
+    def slow_release(**kwargs: Any) -> None:
+        time.sleep(0.05)
+        real_release(**kwargs)
+
+    monkeypatch.setattr(booking_services, "_release_bookings", slow_release)
+    monkeypatch.setattr(
+        booking_services.Booking.objects,
+        "select_for_update",
+        lambda **_: booking_services.Booking.objects.all(),
+    )
+    found: list[str] = []
+    for _ in range(3):
+        _outcome, problems, _type = _rush(sweepers=6)
+        found += problems
+        if found:
+            break
+    assert found
