@@ -323,7 +323,7 @@ PAYMENTS_FAKE_WEBHOOK_SECRET = env.str(
 # Stripe is enabled when both are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-# Signed webhooks older than this are refused (replays).
+# Signed webhooks older than this are refused (replays); Stripe's own default tolerance too.
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Email -------------------------------------------------------------------------------------

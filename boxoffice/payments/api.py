@@ -19,7 +19,7 @@ from boxoffice.common.errors import Forbidden
 from boxoffice.common.schema import problem_responses
 from boxoffice.events.selectors import ensure_can_manage_event
 from boxoffice.payments import services
-from boxoffice.payments.providers import providers_enabled
+from boxoffice.payments.gateways import providers_enabled
 from boxoffice.payments.serializers import (
     PayInputSerializer,
     PaymentSerializer,

@@ -60,6 +60,7 @@ class InboundEvent:
     payment_id: UUID | None
     amount: Decimal | None = None
     currency: str | None = None
+    provider_ref: str = ""  # the provider's id for the money (a Stripe PaymentIntent)
     payload: dict[str, Any] = field(default_factory=dict)
 
 
@@ -196,19 +197,3 @@ class ManualProvider:
 
     def refund(self, *, payment: Payment, amount: Decimal, key: str) -> RefundResult:
         return RefundResult(provider_ref=f"manual_re_{key}", completed=True)
-
-
-def providers_enabled() -> dict[str, PaymentProvider]:
-    """Enabled providers, in the order `pay/` picks a default."""
-    enabled: dict[str, PaymentProvider] = {}
-    if settings.PAYMENTS_FAKE:
-        enabled["fake"] = FakeProvider()
-    enabled["manual"] = ManualProvider()
-    return enabled
-
-
-def provider_get(name: str) -> PaymentProvider:
-    provider = providers_enabled().get(name)
-    if provider is None:
-        raise UnknownProvider(f"No enabled payment provider called {name!r}.")
-    return provider

@@ -28,6 +28,7 @@ from boxoffice.bookings.services import (
 )
 from boxoffice.common.errors import Conflict, ValidationFailed
 from boxoffice.outbox.services import outbox_message_create
+from boxoffice.payments.gateways import provider_get, providers_enabled
 from boxoffice.payments.models import (
     LATE_PAYMENT,
     PAYMENT_REFUND,
@@ -37,12 +38,7 @@ from boxoffice.payments.models import (
     Refund,
     RefundStatus,
 )
-from boxoffice.payments.providers import (
-    InboundEvent,
-    PaymentProvider,
-    provider_get,
-    providers_enabled,
-)
+from boxoffice.payments.providers import InboundEvent, PaymentProvider
 
 # Providers whose refunds need no network call: they complete inside the refund's transaction.
 SETTLED_LOCALLY = frozenset({"fake", "manual"})
@@ -122,6 +118,9 @@ def _apply(adapter: PaymentProvider, event: InboundEvent) -> None:
     booking = _lock_booking(found)
     payment = Payment.objects.select_for_update().get(pk=event.payment_id)
     if event.type == "payment.succeeded":
+        if event.provider_ref:
+            payment.provider_ref = event.provider_ref  # refunds go through it
+            payment.save(update_fields=["provider_ref", "updated_at"])
         _succeeded(adapter, booking, payment)
     elif event.type == "payment.failed":
         if payment.status == PaymentStatus.CREATED:  # forward only: never after a success
