@@ -12,6 +12,10 @@ Scenarios (each bounded in time):
   redis-stop the Redis used for cache, throttles and broker is stopped for 5 s (needs
              redis-server); bookings must go on and the outbox must drain once it is back
   kill-9     the app server (granian main process and workers) is SIGKILLed and restarted
+  checkout   holds are paid through signed fake-PSP webhooks (each sent twice) while half of them
+             are made overdue, the worker that expires holds and relays the outbox is SIGKILLed
+             and restarted, and PostgreSQL is restarted: every payment ends confirmed or
+             refunded, none is counted twice, and the seats add up
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -499,7 +504,220 @@ def scenario_kill9(database_url: str, dsn: str, seconds: float) -> dict[str, Any
     }
 
 
-SCENARIOS = ["terminate", "pg-stop", "redis-stop", "kill-9"]
+FAKE_SECRET = "whsec_fake_faults"  # noqa: S105 - the test PSP's key for this scenario only
+
+
+def private_pg(name: str) -> tuple[Any, Path, str, str]:
+    """A private embedded PostgreSQL this scenario may stop and start: (module, pgdata, Django
+    URL, libpq DSN)."""
+    import pgserver  # noqa: PLC0415 - the embedded group is installed with the project
+
+    pgdata = Path(tempfile.mkdtemp(prefix="boxoffice-faults-")).resolve()
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = f"postgres://postgres@{quote(socket_dir, safe='')}/{name}"
+    return pgserver, pgdata, database_url, f"host={socket_dir} user=postgres dbname={name}"
+
+
+def _http(port: int, method: str, path: str, body: bytes, headers: dict[str, str]) -> int:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        conn.request(method, path, body, headers)
+        status = conn.getresponse().status
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return 0
+    return status
+
+
+def _until_final(call: Callable[[], int], deadline: float) -> int:
+    """Retry a call through refusals, cuts and 503s until a definitive answer (or the deadline)."""
+    status = 0
+    while time.monotonic() < deadline:
+        status = call()
+        if status and status < 500:
+            return status
+        time.sleep(0.3)
+    return status
+
+
+def scenario_checkout(seconds: float) -> dict[str, Any]:
+    pgserver, pgdata, database_url, dsn = private_pg("checkout")
+    env = {
+        **COMMON_ENV,
+        "OUTBOX_DISPATCH": "relay",
+        "PAYMENTS_FAKE": "true",
+        "PAYMENTS_FAKE_WEBHOOK_SECRET": FAKE_SECRET,
+        "HOLD_SWEEP_SECONDS": "1",
+    }
+    worker: subprocess.Popen[bytes] | None = None
+    faults = 0
+    try:
+        harness.setup_django(database_url, DB_APPLICATION_NAME="boxoffice-faults")
+        event_id, type_id, tokens = seed(120)
+        from django.db import connections  # noqa: PLC0415
+
+        from boxoffice.payments.providers import fake_signature  # noqa: PLC0415
+
+        connections.close_all()
+        port = harness.free_port()
+        worker_env = {**os.environ, "DATABASE_URL": database_url, **env}
+        relay = [sys.executable, "manage.py", "outbox_relay", "--loop", "--interval", "0.5"]
+
+        def start_worker() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                relay,
+                cwd=harness.ROOT,
+                env=worker_env,
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+        with served(database_url, PORT=str(port), **env):
+            worker = start_worker()
+            target = Target(port, event_id, type_id, tokens)
+            ledger = run_clients(target, list(tokens), threads=8, seconds=60)
+            deadline = time.monotonic() + seconds + 60
+            payments: dict[str, str] = {}  # booking id -> payment id
+            for user_id, booking_id in ledger.created.items():
+                headers = {
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {tokens[user_id]}",
+                }
+                api = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+                api.request("POST", f"/api/v1/bookings/{booking_id}/pay/", b"{}", headers)
+                payments[booking_id] = json.loads(api.getresponse().read())["id"]
+                api.close()
+            overdue = list(payments)[::2]
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE bookings_booking SET expires_at = now() WHERE id = ANY(%s)",
+                    ([uuid.UUID(b) for b in overdue],),
+                )
+            statuses: Counter[int] = Counter()
+
+            def deliver(payment_id: str) -> None:
+                body = json.dumps(
+                    {
+                        "id": f"evt_{payment_id}",
+                        "type": "payment.succeeded",
+                        "created": int(time.time()),
+                        "data": {"payment_id": payment_id, "amount": "20.00"},
+                    }
+                ).encode()
+                for _ in range(2):  # every event twice: the second must change nothing
+
+                    def send(body: bytes = body) -> int:
+                        signature = fake_signature(body, secret=FAKE_SECRET)
+                        return _http(
+                            port,
+                            "POST",
+                            "/api/v1/payments/webhooks/fake/",
+                            body,
+                            {"Content-Type": "application/json", "Fake-Signature": signature},
+                        )
+
+                    statuses[_until_final(send, deadline)] += 1
+
+            pending = list(payments.values())
+
+            def deliver_all(chunk: list[str]) -> None:
+                for payment_id in chunk:
+                    deliver(payment_id)
+
+            senders = [
+                threading.Thread(target=deliver_all, args=(pending[i::4],)) for i in range(4)
+            ]
+            for thread in senders:
+                thread.start()
+            time.sleep(0.5)
+            os.killpg(worker.pid, signal.SIGKILL)  # the expiry / relay worker dies mid-run
+            worker.wait(10)
+            faults += 1
+            worker = start_worker()
+            pg_ctl(pgserver, pgdata, "stop")  # and the database goes away for 3 s
+            faults += 1
+            time.sleep(3)
+            start_pg(pgserver, pgdata)
+            for thread in senders:
+                thread.join()
+            drained = wait_settled(dsn, event_id, timeout=40)
+        report = {
+            "faults": "relay/expiry worker SIGKILLed, PostgreSQL restarted, webhooks sent twice",
+            "faults_injected": faults,
+            "webhook_statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "outbox_drained_after_s": drained,
+            **ledger.summary(),
+            **verify(dsn, event_id, ledger),
+            **verify_checkout(dsn, event_id, payments),
+        }
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        pg_ctl(pgserver, pgdata, "stop")
+        shutil.rmtree(pgdata, ignore_errors=True)
+    return report
+
+
+def wait_settled(dsn: str, event_id: str, timeout: float) -> float | None:
+    """Seconds until no outbox message is pending and no hold is overdue, or None."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            with psycopg.connect(dsn) as conn:
+                row = conn.execute(
+                    """SELECT (SELECT count(*) FROM outbox_outboxmessage WHERE status = 'pending')
+                            + (SELECT count(*) FROM bookings_booking WHERE event_id = %s
+                               AND status = 'pending' AND expires_at <= now())""",
+                    (event_id,),
+                ).fetchone()
+        except psycopg.OperationalError:
+            row = None
+        if row is not None and row[0] == 0:
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.5)
+    return None
+
+
+def verify_checkout(dsn: str, event_id: str, payments: dict[str, str]) -> dict[str, Any]:
+    """Every paid booking confirmed, or expired with its money back; money counted once."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            """SELECT b.id::text, b.status, b.amount_paid, b.amount_refunded,
+                      (SELECT coalesce(sum(p.amount), 0) FROM payments_payment p
+                       WHERE p.booking_id = b.id AND p.status NOT IN ('created', 'failed'))
+               FROM bookings_booking b WHERE b.event_id = %s""",
+            (event_id,),
+        ).fetchall()
+        ledger_rows = conn.execute(
+            "SELECT count(*) FROM payments_providerevent WHERE provider = 'fake'"
+        ).fetchone()
+        failed_outbox = conn.execute(
+            "SELECT count(*) FROM outbox_outboxmessage WHERE status = 'failed'"
+        ).fetchone()
+    paid_bookings = {row[0]: row for row in rows if row[0] in payments}
+    unsettled = [
+        b
+        for b, (_id, status, paid, refunded, _sum) in paid_bookings.items()
+        if not (status == "confirmed" or (status == "expired" and paid == refunded))
+    ]
+    double_counted = [b for b, row in paid_bookings.items() if row[2] != row[4]]
+    return {
+        "payments": len(payments),
+        "confirmed_after_payment": sum(
+            1 for row in paid_bookings.values() if row[1] == "confirmed"
+        ),
+        "unsettled_payments": len(unsettled),
+        "money_counted_twice": len(double_counted),
+        "webhook_events_recorded": ledger_rows[0] if ledger_rows else None,
+        "failed_outbox_messages": failed_outbox[0] if failed_outbox else None,
+    }
+
+
+SCENARIOS = ["terminate", "pg-stop", "redis-stop", "kill-9", "checkout"]
 
 
 def run_one(name: str, seconds: float) -> dict[str, Any] | None:
@@ -508,6 +726,8 @@ def run_one(name: str, seconds: float) -> dict[str, Any] | None:
     script_env = {"DB_APPLICATION_NAME": "boxoffice-faults"}
     if name == "pg-stop":
         return scenario_pg_stop(seconds)
+    if name == "checkout":
+        return scenario_checkout(seconds)
     database_url, dsn = harness.scratch_database(f"boxoffice_faults_{name.replace('-', '_')}")
     harness.setup_django(database_url, **script_env)
     scenario = {
@@ -534,6 +754,14 @@ def problems(result: dict[str, Any]) -> list[str]:
             "outbox_drained_after_s" in result and result["outbox_drained_after_s"] is None,
         ),
         ("no recovery", "recovered_after_s" in result and result["recovered_after_s"] is None),
+        ("payments neither confirmed nor refunded", result.get("unsettled_payments")),
+        ("money counted twice", result.get("money_counted_twice")),
+        ("failed outbox messages", result.get("failed_outbox_messages")),
+        (
+            "a webhook event recorded more or less than once",
+            "webhook_events_recorded" in result
+            and result["webhook_events_recorded"] != result["payments"],
+        ),
     ]
     return [name for name, bad in checks if bad]
 
