@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "boxoffice.events",
     "boxoffice.bookings",
     "boxoffice.payments",
+    "boxoffice.door",
     "boxoffice.notifications",
     "boxoffice.analytics",
     "boxoffice.staff",

@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("boxoffice.events.urls")),
     path("", include("boxoffice.bookings.urls")),
     path("", include("boxoffice.payments.urls")),
+    path("", include("boxoffice.door.urls")),
     path("", include("boxoffice.notifications.urls")),
     path("", include("boxoffice.analytics.urls")),
     path("", include("boxoffice.staff.urls")),

@@ -20,6 +20,7 @@ from boxoffice.common.api import validated, validated_query
 from boxoffice.common.permissions import IsStaffOrReadOnly
 from boxoffice.common.schema import problem_responses
 from boxoffice.events import cache, selectors, services
+from boxoffice.events.calendar import event_calendar
 from boxoffice.events.filters import EventFilter
 from boxoffice.events.models import Category, Event, TicketType
 from boxoffice.events.serializers import (
@@ -197,6 +198,23 @@ class EventDetailApi(APIView):
         event = selectors.event_get_managed(event_id=event_id, user=request.user)
         services.event_delete(event=event)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventCalendarApi(APIView):
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        tags=EVENTS,
+        summary="The event as a calendar entry",
+        description="`text/calendar` (RFC 5545): one VEVENT with a stable UID, times in UTC, "
+        "status CANCELLED once the event is. Anyone who can see the event.",
+        responses={(200, "text/calendar"): OpenApiResponse(description="An iCalendar file.")},
+    )
+    def get(self, request: Request, event_id: UUID) -> HttpResponse:
+        event = selectors.event_get(event_id=event_id, user=request.user, annotated=False)
+        response = HttpResponse(event_calendar(event=event), content_type="text/calendar")
+        response["Content-Disposition"] = f'attachment; filename="event-{event.pk}.ics"'
+        return response
 
 
 class EventAvailabilityApi(APIView):

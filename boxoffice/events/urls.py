@@ -8,6 +8,11 @@ urlpatterns = [
     path("events/", api.EventListApi.as_view(), name="event-list"),
     path("events/<uuid:event_id>/", api.EventDetailApi.as_view(), name="event-detail"),
     path(
+        "events/<uuid:event_id>/calendar.ics",
+        api.EventCalendarApi.as_view(),
+        name="event-calendar",
+    ),
+    path(
         "events/<uuid:event_id>/availability/",
         api.EventAvailabilityApi.as_view(),
         name="event-availability",

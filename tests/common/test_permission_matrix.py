@@ -56,6 +56,8 @@ def everyone(status: int) -> dict[str, int]:
 SIGNED_IN = row(401, 200, 200, 200, 200, 200)
 MANAGE = row(401, 403, 403, 403, 200, 200)
 STAFF = row(401, 403, 403, 403, 403, 200)
+NOT_THERE = row(401, 403, 403, 403, 404, 404)
+REFUSED_BY_STATE = row(401, 403, 403, 403, 409, 409)
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/health/"): everyone(200),
@@ -102,6 +104,18 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bookings/{booking_id}/mark-paid/"): row(401, 403, 404, 404, 200, 200),
     ("POST", "/api/v1/bookings/{booking_id}/refund/"): row(401, 403, 404, 404, 409, 409),
     ("GET", "/api/v1/payments/providers/"): everyone(200),
+    ("GET", "/api/v1/events/{event_id}/calendar.ics"): everyone(200),
+    ("GET", "/api/v1/events/{event_id}/door-staff/"): MANAGE,
+    ("POST", "/api/v1/events/{event_id}/door-staff/"): row(401, 403, 403, 403, 201, 201),
+    ("DELETE", "/api/v1/events/{event_id}/door-staff/{user_id}/"): row(
+        401, 403, 403, 403, 404, 404
+    ),
+    # The attendee's ticket is not paid yet: those allowed at the door are told it is not valid.
+    ("POST", "/api/v1/events/{event_id}/checkins/"): row(401, 403, 403, 403, 409, 409),
+    ("DELETE", "/api/v1/events/{event_id}/checkins/{ticket_id}/"): row(
+        401, 403, 403, 403, 409, 409
+    ),
+    ("GET", "/api/v1/events/{event_id}/checkins/stats/"): MANAGE,
     # Providers call it, unsigned requests are refused whoever sends them.
     ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
     ("GET", "/api/v1/admin/analytics/"): STAFF,
@@ -155,6 +169,8 @@ class World:
             .replace("{booking_id}", str(self.booking.pk))
             .replace("{category_id}", str(self.category.pk))
             .replace("{provider}", "fake")
+            .replace("{user_id}", str(self.attendee.pk))
+            .replace("{ticket_id}", str(self.booking.tickets.get().pk))
         )
 
     def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:
@@ -215,6 +231,12 @@ class World:
             ("POST", "/api/v1/admin/users/staff/"): lambda: {
                 "email": "ops@example.com",
                 "password": PASSWORD,
+            },
+            ("POST", "/api/v1/events/{event_id}/door-staff/"): lambda: {
+                "email": self.attendee.email
+            },
+            ("POST", "/api/v1/events/{event_id}/checkins/"): lambda: {
+                "code": self.booking.tickets.get().code
             },
             ("POST", "/api/v1/admin/users/bulk-delete/"): lambda: {
                 "email_prefix": "nobody-",
