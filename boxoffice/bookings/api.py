@@ -23,6 +23,7 @@ from boxoffice.bookings.serializers import (
     BookingSerializer,
     EventBookingListQuerySerializer,
     EventBookingSerializer,
+    TicketSerializer,
 )
 from boxoffice.common.api import validated, validated_query
 from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
@@ -200,3 +201,19 @@ class EventCancelApi(APIView):
         count = services.event_cancel(event=event)
         event = event_get(event_id=event_id, user=request.user)
         return Response({"event": EventSerializer(event).data, "bookings_cancelled": count})
+
+
+class TicketReissueApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Re-issue a ticket",
+        description="The booking's owner, the event's organizer or staff: the ticket gets a new "
+        "code and the old one stops working at the door at once (a forwarded or leaked ticket). "
+        "409 `ticket_not_reissuable` for a cancelled or checked-in ticket.",
+        request=None,
+        responses={200: TicketSerializer, **problem_responses(409)},
+    )
+    def post(self, request: Request, booking_id: UUID, ticket_id: UUID) -> Response:
+        booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        ticket = services.ticket_reissue(booking=booking, ticket_id=ticket_id)
+        return Response(TicketSerializer(ticket).data)

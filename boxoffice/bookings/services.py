@@ -40,6 +40,7 @@ from boxoffice.bookings.statement import booking_statement, counters_statement
 from boxoffice.common.exceptions import (
     Conflict,
     DomainError,
+    NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -618,3 +619,31 @@ def booking_amounts_add(
     Booking.objects.filter(pk=booking_id).update(
         amount_paid=F("amount_paid") + paid, amount_refunded=F("amount_refunded") + refunded
     )
+
+
+class TicketNotReissuable(Conflict):
+    code = "ticket_not_reissuable"
+    default_detail = "Only a ticket that is not cancelled and not yet checked in can be re-issued."
+
+
+def ticket_reissue(*, booking: Booking, ticket_id: UUID) -> Ticket:
+    """A new code for a forwarded or leaked ticket: the old one stops working at once (the door
+    looks tickets up by code). Not for a cancelled or already admitted ticket."""
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                ticket = (
+                    Ticket.objects.select_for_update()
+                    .filter(pk=ticket_id, booking_id=booking.pk)
+                    .first()
+                )
+                if ticket is None:
+                    raise NotFound("No such ticket in this booking.")
+                if ticket.status == TicketStatus.CANCELLED or ticket.checked_in_at is not None:
+                    raise TicketNotReissuable()
+                ticket.code = ticket_code()
+                ticket.save(update_fields=["code"])
+                return ticket
+        except IntegrityError:
+            continue  # 130 random bits collided: draw again
+    raise ServiceUnavailable("Could not draw a new ticket code; retry the request.")

@@ -11,6 +11,11 @@ urlpatterns = [
         "bookings/<uuid:booking_id>/cancel/", api.BookingCancelApi.as_view(), name="booking-cancel"
     ),
     path(
+        "bookings/<uuid:booking_id>/tickets/<uuid:ticket_id>/reissue/",
+        api.TicketReissueApi.as_view(),
+        name="ticket-reissue",
+    ),
+    path(
         "events/<uuid:event_id>/bookings/",
         api.EventBookingListApi.as_view(),
         name="event-bookings",

@@ -116,6 +116,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         401, 403, 403, 403, 409, 409
     ),
     ("GET", "/api/v1/events/{event_id}/checkins/stats/"): MANAGE,
+    ("POST", "/api/v1/bookings/{booking_id}/tickets/{ticket_id}/reissue/"): row(
+        401, 200, 404, 404, 200, 200
+    ),
     # Providers call it, unsigned requests are refused whoever sends them.
     ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
     ("GET", "/api/v1/admin/analytics/"): STAFF,

@@ -187,6 +187,21 @@ class TestTwentyGates:
         assert outcome.statuses[201] > 1
 
 
+def test_a_reissued_code_replaces_the_old_one_at_the_door(
+    event: Event, door: User, paid_ticket: Ticket, attendee: User, other_attendee: User
+) -> None:
+    url = f"/api/v1/bookings/{paid_ticket.booking_id}/tickets/{paid_ticket.pk}/reissue/"
+    assert_problem(client(other_attendee).post(url), 404)
+    response = client(attendee).post(url)
+    assert response.status_code == 200
+    new_code = response.json()["code"]
+    assert new_code != paid_ticket.code
+    old = client(door).post(checkins(event), {"code": paid_ticket.code}, format="json")
+    assert_problem(old, 404, "unknown_ticket")
+    assert client(door).post(checkins(event), {"code": new_code}, format="json").status_code == 201
+    assert_problem(client(attendee).post(url), 409, "ticket_not_reissuable")  # admitted now
+
+
 def test_calendar_file_round_trips_the_event(api: APIClient, event: Event) -> None:
     response = api.get(f"/api/v1/events/{event.pk}/calendar.ics")
     assert response.status_code == 200
