@@ -36,7 +36,7 @@ from boxoffice.bookings.models import (
     Ticket,
     TicketStatus,
 )
-from boxoffice.bookings.statement import booking_statement, counters_statement
+from boxoffice.bookings.statement import booking_statement, counter_params, counters_statement
 from boxoffice.common.exceptions import (
     Conflict,
     DomainError,
@@ -280,15 +280,13 @@ def _record_booking(
         kind=BookingMessage.CONFIRMED, payload={"booking_id": str(booking.pk)}
     )
     params: dict[str, Any] = {
-        "open_status": EventStatus.PUBLISHED,
+        **counter_params(event_id=event.pk, lines=[(t.pk, quantity) for t, quantity in lines]),
         "booking_status": booking.status,
         "ticket_status": ticket_status,
         "expires_at": booking.expires_at,
         "confirmed_at": booking.confirmed_at,
         "notify": not hold,
         "message_status": OutboxStatus.PENDING,
-        "event": event.pk,
-        "total": sum(quantity for _, quantity in lines),
         "booking": booking.pk,
         "now": now,
         "reference": booking.reference,
@@ -307,9 +305,6 @@ def _record_booking(
         "payload": json.dumps(message.payload),
         "available_at": message.available_at,
     }
-    for index, (ticket_type, quantity) in enumerate(lines):
-        params[f"t{index}"] = ticket_type.pk
-        params[f"q{index}"] = quantity
     try:
         with connection.cursor() as cursor:
             cursor.execute(booking_statement(len(lines)), params)
@@ -583,14 +578,7 @@ def booking_retake(*, booking_id: UUID) -> bool:
         if booking.status != BookingStatus.EXPIRED:
             return booking.status == BookingStatus.CONFIRMED
         per_type = sorted(_seats_per_type([booking.pk]).items())  # the lock order: type id
-        params: dict[str, Any] = {
-            "open_status": EventStatus.PUBLISHED,
-            "event": event_id,
-            "total": sum(quantity for _, quantity in per_type),
-        }
-        for index, (ticket_type_id, quantity) in enumerate(per_type):
-            params[f"t{index}"] = ticket_type_id
-            params[f"q{index}"] = quantity
+        params = counter_params(event_id=event_id, lines=per_type)
         savepoint = transaction.savepoint()
         with connection.cursor() as cursor:
             cursor.execute(counters_statement(len(per_type)), params)

@@ -14,14 +14,15 @@ at import (and in tests/bookings/test_statement.py), never silently at run time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
 from django.db import models
 from psycopg import sql
 
 from boxoffice.bookings.models import Booking, BookingItem, Ticket
-from boxoffice.events.models import Event, TicketType
+from boxoffice.events.models import Event, EventStatus, TicketType
 from boxoffice.outbox.models import OutboxMessage
 
 
@@ -110,6 +111,20 @@ MESSAGE_VALUES: dict[str, sql.Composable] = {
 EVENT_OPEN: sql.Composable = sql.SQL("{status} = %(open_status)s AND {start} > now()").format(
     status=_col(Event, "status"), start=_col(Event, "start_time")
 )
+
+
+def counter_params(*, event_id: Any, lines: Sequence[tuple[Any, int]]) -> dict[str, Any]:
+    """The parameters of the counter moves (both statements): the event, its open status, the
+    total, and each (ticket type id, quantity) in the lock order the caller sorted them in."""
+    params: dict[str, Any] = {
+        "open_status": EventStatus.PUBLISHED,
+        "event": event_id,
+        "total": sum(quantity for _, quantity in lines),
+    }
+    for index, (ticket_type_id, quantity) in enumerate(lines):
+        params[f"t{index}"] = ticket_type_id
+        params[f"q{index}"] = quantity
+    return params
 
 
 def counters_statement(lines: int) -> str:
