@@ -24,17 +24,18 @@ WITH tt AS (
 ), b AS (
     INSERT INTO bookings_booking
         (id, created_at, updated_at, reference, user_id, event_id, status, total_amount, currency,
-         expires_at, amount_paid, amount_refunded)
+         expires_at, amount_paid, amount_refunded, voucher_uses)
     SELECT %(booking)s, now(), now(), %(reference)s, %(user)s, tt.event_id, 'pending',
-           tt.price, 'EUR', now() + interval '15 minutes', 0, 0
+           tt.price, 'EUR', now() + interval '15 minutes', 0, 0, 0
     FROM tt
     RETURNING id
 ), i AS (
-    INSERT INTO bookings_bookingitem (id, booking_id, ticket_type_id, quantity, unit_price)
-    SELECT %(item)s, b.id, %(type)s, 1, (SELECT price FROM tt) FROM b
+    INSERT INTO bookings_bookingitem
+        (id, booking_id, ticket_type_id, quantity, unit_price, original_price, discount)
+    SELECT %(item)s, b.id, %(type)s, 1, (SELECT price FROM tt), (SELECT price FROM tt), 0 FROM b
 )
-INSERT INTO bookings_ticket (id, booking_id, ticket_type_id, code, status)
-SELECT %(ticket)s, b.id, %(type)s, %(code)s, 'pending' FROM b
+INSERT INTO bookings_ticket (id, booking_id, ticket_type_id, code, status, attendee_name)
+SELECT %(ticket)s, b.id, %(type)s, %(code)s, 'pending', '' FROM b
 """
 
 

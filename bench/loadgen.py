@@ -129,3 +129,15 @@ def run_phase(
     phase = Phase(name=name, clients=clients, duration=duration)
     asyncio.run(_run(phase, "127.0.0.1", port, requests, timeout))
     return phase
+
+
+def merge(name: str, parts: list[Phase]) -> Phase:
+    """Several runs of one kind of request as one phase (their counts, latencies and time)."""
+    merged = Phase(name, clients=parts[0].clients, duration=sum(p.duration for p in parts))
+    for part in parts:
+        merged.statuses.update(part.statuses)
+        merged.latencies.extend(part.latencies)
+        merged.connect_errors += part.connect_errors
+        merged.elapsed += part.elapsed
+        merged.exhausted = merged.exhausted or part.exhausted
+    return merged

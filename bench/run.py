@@ -3,9 +3,12 @@
 1. Ceiling: the raw PostgreSQL rate for one booking as a single statement (bench/ceiling.py).
 2. Flash sale: the production server (granian, as `make run` serves it) under a closed-loop load
    generator (bench/loadgen.py) at 64 and 256 clients, every request a distinct user booking one
-   ticket of the same type; then the same on a type that is nearly sold out.
-3. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
-4. Correctness: counters equal confirmed items, no oversell, the clients' 201s equal the rows.
+   ticket of the same type (at 64 in turns with the same booking carrying a voucher, which must
+   cost under 10 %); then the same on a type that is nearly sold out.
+3. The door: check-ins of distinct valid tickets of one event by 64 gates at once.
+4. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
+5. Correctness: counters equal confirmed items, no oversell, the clients' 201s equal the rows,
+   every ticket admitted at most once and one log entry per admission.
 
 Prints a table and writes bench/results/<UTC date>.json. Runs on its own database
 (`boxoffice_bench`, recreated on the same server as DATABASE_URL).
@@ -30,6 +33,7 @@ BENCH_DB = "boxoffice_bench"
 BENCH_NAMESPACE = f"boxoffice-bench-{os.getpid()}"
 TARGETS = {
     "flash_64_vs_ceiling": 0.30,
+    "voucher_64_vs_flash_64": 0.90,
     "flash_256_p99_ms": 250.0,
     "cached_list_vs_trivial": 0.60,
 }
@@ -70,13 +74,72 @@ def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
     ]
     User.objects.bulk_create(batch, batch_size=5000)
     tokens = [str(AccessToken.for_user(user)) for user in batch]
+    door_event, door_codes = door_fixtures(organizer=organizer, tickets=users // 2)
+    from boxoffice.events.vouchers import voucher_create
+
+    voucher_create(
+        event=rush, code="BENCH", discount_type="percent", value=Decimal(10), max_uses=10**8
+    )
     return {
         "event": rush,
         "ceiling_event": ceiling_event,
         "types": types,
         "tokens": tokens,
         "organizer": organizer,
+        "organizer_token": str(AccessToken.for_user(organizer)),
+        "door_event": door_event,
+        "door_codes": door_codes,
     }
+
+
+def door_fixtures(*, organizer: Any, tickets: int) -> tuple[Any, list[str]]:
+    """An event with `tickets` valid tickets, ten per confirmed booking (seeded directly)."""
+    from django.utils import timezone
+
+    from boxoffice.bookings.codes import booking_reference, ticket_code
+    from boxoffice.bookings.models import Booking, BookingItem, BookingStatus, Ticket
+
+    event, ticket_type = harness.published_event(
+        organizer=organizer, title="Door", quantity=tickets, price="0.00", days_ahead=60
+    )
+    now = timezone.now()
+    per_booking = 10
+    bookings = [
+        Booking(
+            reference=booking_reference(),
+            user=organizer,
+            event=event,
+            status=BookingStatus.CONFIRMED,
+            total_amount=0,
+            currency="EUR",
+            confirmed_at=now,
+        )
+        for _ in range(tickets // per_booking)
+    ]
+    Booking.objects.bulk_create(bookings, batch_size=5000)
+    BookingItem.objects.bulk_create(
+        [
+            BookingItem(
+                booking=b,
+                ticket_type=ticket_type,
+                quantity=per_booking,
+                unit_price=0,
+                original_price=0,
+            )
+            for b in bookings
+        ],
+        batch_size=5000,
+    )
+    rows = [
+        Ticket(booking=b, ticket_type=ticket_type, code=ticket_code())
+        for b in bookings
+        for _ in range(per_booking)
+    ]
+    Ticket.objects.bulk_create(rows, batch_size=5000)
+    sold = len(rows)
+    type(event).objects.filter(pk=event.pk).update(tickets_sold=sold)
+    type(ticket_type).objects.filter(pk=ticket_type.pk).update(quantity_sold=sold)
+    return event, [row.code for row in rows]
 
 
 def start_bench_server(
@@ -108,10 +171,11 @@ def clean_redis() -> None:
         client.delete(key)
 
 
-def correctness(fixtures: dict[str, Any], created: int) -> dict[str, Any]:
+def correctness(fixtures: dict[str, Any], created: int, admitted: int) -> dict[str, Any]:
     from django.db.models import Sum
 
-    from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem
+    from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem, Ticket
+    from boxoffice.door.models import CheckIn, CheckInAction
 
     event = fixtures["event"]
     event.refresh_from_db()
@@ -128,14 +192,34 @@ def correctness(fixtures: dict[str, Any], created: int) -> dict[str, Any]:
     event_items = confirmed.filter(booking__event=event).aggregate(n=Sum("quantity"))["n"] or 0
     if event_items != event.tickets_sold:
         problems.append(f"event counter {event.tickets_sold} != confirmed items {event_items}")
+    from boxoffice.events.models import Voucher
+
+    for voucher in Voucher.objects.filter(event=event):
+        held = (
+            Booking.objects.filter(voucher=voucher, status__in=LIVE_STATUSES).aggregate(
+                n=Sum("voucher_uses")
+            )["n"]
+            or 0
+        )
+        if held != voucher.uses:
+            problems.append(f"voucher {voucher.code}: uses {voucher.uses} != live bookings {held}")
     rows = Booking.objects.filter(event=event).count()
     if rows != created:
         problems.append(f"clients saw {created} bookings created, the database holds {rows}")
+    door = fixtures["door_event"]
+    checked_in = Ticket.objects.filter(booking__event=door, checked_in_at__isnull=False).count()
+    logged = CheckIn.objects.filter(event=door, action=CheckInAction.CHECK_IN).count()
+    if not checked_in == logged == admitted:
+        problems.append(
+            f"door: gates saw {admitted} admissions, {checked_in} tickets are checked in, "
+            f"{logged} check-ins logged"
+        )
     return {
         "ok": not problems,
         "problems": problems,
         "bookings": rows,
         "tickets_sold": event.tickets_sold,
+        "checked_in": checked_in,
     }
 
 
@@ -194,11 +278,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pool = iter(tokens)  # every booking request is a distinct user
 
-        def booking_phase(name: str, clients: int, type_key: str) -> loadgen.Phase:
-            body = {
+        def booking_phase(
+            name: str,
+            clients: int,
+            type_key: str,
+            *,
+            voucher: str | None = None,
+            seconds: float | None = None,
+            record: bool = True,
+        ) -> loadgen.Phase:
+            body: dict[str, Any] = {
                 "event": event_id,
                 "items": [{"ticket_type": str(types[type_key].pk), "quantity": 1}],
             }
+            if voucher:
+                body["voucher"] = voucher
 
             def next_request() -> bytes | None:
                 token = next(pool, None)
@@ -208,15 +302,37 @@ def main(argv: list[str] | None = None) -> int:
                     "POST", "/api/v1/bookings/", host=host, body=body, token=token
                 )
 
-            print(f"Phase {name}: {clients} clients, {duration:.0f} s ...", flush=True)
+            length = seconds or duration
+            print(f"Phase {name}: {clients} clients, {length:.0f} s ...", flush=True)
             phase = loadgen.run_phase(
-                name, clients=clients, duration=duration, port=port, requests=next_request
+                name, clients=clients, duration=length, port=port, requests=next_request
             )
-            phases.append(phase)
+            if record:
+                phases.append(phase)
             return phase
 
+        def alternating(rounds: int = 3) -> tuple[loadgen.Phase, loadgen.Phase]:
+            """The plain and the voucher booking in turns (a third of the time each, three
+            times), so the machine's drift and the hot rows' growing dead versions weigh on both
+            alike; each kind's rounds are summed into one phase."""
+            plain, with_voucher = [], []
+            for _ in range(rounds):
+                share = duration / rounds
+                plain.append(booking_phase("flash sale", 64, "flash", seconds=share, record=False))
+                with_voucher.append(
+                    booking_phase(
+                        "+ voucher", 64, "flash", voucher="BENCH", seconds=share, record=False
+                    )
+                )
+            merged = (
+                loadgen.merge("flash sale", plain),
+                loadgen.merge("flash sale + voucher", with_voucher),
+            )
+            phases.extend(merged)
+            return merged
+
         booking_phase("warm-up", 16, "flash")
-        flash64 = booking_phase("flash sale", 64, "flash")
+        flash64, voucher64 = alternating()
         flash256 = booking_phase("flash sale", 256, "flash")
         booking_phase("nearly sold out", 64, "last64")
         booking_phase("nearly sold out", 256, "last256")
@@ -230,6 +346,27 @@ def main(argv: list[str] | None = None) -> int:
             phases.append(phase)
             return phase
 
+        codes = iter(fixtures["door_codes"])
+        checkin_path = f"/api/v1/events/{fixtures['door_event'].pk}/checkins/"
+
+        def next_checkin() -> bytes | None:
+            code = next(codes, None)
+            if code is None:
+                return None
+            return loadgen.http_request(
+                "POST",
+                checkin_path,
+                host=host,
+                body={"code": code},
+                token=fixtures["organizer_token"],
+            )
+
+        print(f"Phase door: 64 gates, {duration:.0f} s ...", flush=True)
+        door = loadgen.run_phase(
+            "door check-ins", clients=64, duration=duration, port=port, requests=next_checkin
+        )
+        phases.append(door)
+
         trivial = read_phase("trivial DRF endpoint", "/bench/trivial/")
         listing = read_phase("cached event list", "/api/v1/events/")
         detail = read_phase("cached event detail", f"/api/v1/events/{event_id}/")
@@ -239,10 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     ceilings.append(measure_ceiling())
     ceiling_64 = sum(ceilings) / len(ceilings)
 
-    created = sum(p.statuses[201] for p in phases)
-    check = correctness(fixtures, created)
+    created = sum(p.statuses[201] for p in phases if p is not door)
+    check = correctness(fixtures, created, door.statuses[201])
     ratios = {
         "flash_64_vs_ceiling": round(flash64.rate(201) / ceiling_64, 3) if ceiling_64 else 0.0,
+        "voucher_64_vs_flash_64": round(voucher64.rate(201) / flash64.rate(201), 3)
+        if flash64.rate(201)
+        else 0.0,
         "flash_256_p99_ms": flash256.percentile(0.99),
         "cached_list_vs_trivial": round(listing.rate() / trivial.rate(), 3)
         if trivial.rate()
@@ -250,9 +390,15 @@ def main(argv: list[str] | None = None) -> int:
         "cached_detail_vs_trivial": round(detail.rate() / trivial.rate(), 3)
         if trivial.rate()
         else 0.0,
+        "checkins_per_s_64": round(door.rate(201), 1),
+        "checkins_64_vs_flash_64": round(door.rate(201) / flash64.rate(201), 3)
+        if flash64.rate(201)
+        else 0.0,
     }
     met = {
         "flash_64_vs_ceiling": ratios["flash_64_vs_ceiling"] >= TARGETS["flash_64_vs_ceiling"],
+        "voucher_64_vs_flash_64": ratios["voucher_64_vs_flash_64"]
+        >= TARGETS["voucher_64_vs_flash_64"],
         "flash_256_p99_ms": ratios["flash_256_p99_ms"] < TARGETS["flash_256_p99_ms"],
         "cached_list_vs_trivial": ratios["cached_list_vs_trivial"]
         >= TARGETS["cached_list_vs_trivial"],

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "boxoffice.notifications",
     "boxoffice.analytics",
     "boxoffice.staff",
+    "boxoffice.web",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "boxoffice.web.middleware.PrivatePagesMiddleware",
 ]
 
 ROOT_URLCONF = env.str("DJANGO_ROOT_URLCONF", default="config.urls")
@@ -75,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "boxoffice.web.context.navigation",
             ],
         },
     },
@@ -167,6 +170,9 @@ PUBLIC_BASE_URL = env.str(
     "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 ).rstrip("/")
 # Where the emailed reset link points; {uid} and {token} are filled in. The default page exists.
+# Where a payment provider sends the buyer back to, with {booking_id}; empty: the booking's web
+# page under PUBLIC_BASE_URL.
+PAYMENTS_RETURN_URL = env.str("PAYMENTS_RETURN_URL", default="")
 PASSWORD_RESET_URL = env.str(
     "PASSWORD_RESET_URL", default=PUBLIC_BASE_URL + "/reset-password?uid={uid}&token={token}"
 )
@@ -251,6 +257,8 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "boxoffice.bookings.models.BookingStatus",
         "EventStatusEnum": "boxoffice.events.models.EventStatus",
         "TicketStatusEnum": "boxoffice.bookings.models.TicketStatus",
+        "WaitlistStatusEnum": "boxoffice.bookings.models.WaitlistStatus",
+        "DiscountTypeEnum": "boxoffice.events.models.DiscountType",
         "RoleEnum": "boxoffice.accounts.models.Role",
         "HealthStatusEnum": ["ok", "degraded", "unavailable"],
         "PublishStatusEnum": ["draft", "published"],
@@ -314,6 +322,8 @@ HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))
 # --- Payments ----------------------------------------------------------------------------------
 # Starting a payment extends the hold once, to at least now + this.
 PAYMENT_WINDOW_MINUTES = env.int("PAYMENT_WINDOW_MINUTES", default=10)
+# How long a waiting-list offer (a pending booking made for the next person in line) holds.
+WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
 # The fake PSP (a hosted Pay/Decline page and Stripe-style signed webhooks) for demos and tests;
 # `make run` turns it on, production leaves it off unless set.
 PAYMENTS_FAKE = env.bool("PAYMENTS_FAKE", default=False)
@@ -338,6 +348,9 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The confirmation e-mail attaches the tickets' PDF and the .ics up to this size in all; above it
+# the PDF is left out and the e-mail's signed download link carries it.
+EMAIL_ATTACHMENTS_MAX_BYTES = env.int("EMAIL_ATTACHMENTS_MAX_BYTES", default=2_000_000)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boxoffice <tickets@localhost>")
 
 # --- Domain ------------------------------------------------------------------------------------
@@ -361,6 +374,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# Web pages sign in with a session (CSRF-protected); the API keeps its bearer tokens.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / ".data" / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -395,5 +411,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # subsetting the ticket PDF's fonts logs every table
+        "fpdf": {"level": "WARNING"},
     },
 }

@@ -1,10 +1,10 @@
-"""URL map: the versioned API under /api/v1/, its schema and docs, and the Django admin."""
+"""URL map: the versioned API under /api/v1/, its schema and docs, the Django admin, the fake
+PSP's page and the web pages (everything else)."""
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from boxoffice.accounts.views import reset_password
 from boxoffice.payments.views import fake_checkout
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -24,8 +24,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
-    path("reset-password", reset_password, name="reset-password"),
     path("payments/fake/<uuid:payment_id>/", fake_checkout, name="fake-checkout"),
+    path("", include("boxoffice.web.urls")),
 ]
 
 handler400 = "boxoffice.common.views.bad_request"

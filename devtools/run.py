@@ -76,6 +76,7 @@ def _summary(env: dict[str, str], *, host: str, port: int, workers: int) -> str:
     )
     return (
         "\nBoxoffice is running. Ctrl-C stops everything.\n"
+        f"  Storefront {base}/  (organizers: {base}/console/)\n"
         f"  API        {base}/api/v1/\n"
         f"  API docs   {base}/api/docs/  (ReDoc: {base}/api/redoc/)\n"
         f"  Admin      {base}/admin/\n"

@@ -206,3 +206,17 @@ def platform_analytics(
             for e in utilization
         ],
     }
+
+
+def events_sales_overview(*, organizer: Any) -> list[Event]:
+    """The organizer's events, drafts included, newest first, each with `revenue` (confirmed
+    bookings) and `bookings_confirmed`: one query for the console's list."""
+    confirmed = Q(bookings__status=BookingStatus.CONFIRMED)
+    return list(
+        Event.objects.filter(organizer=organizer)
+        .annotate(
+            revenue=Coalesce(Sum("bookings__total_amount", filter=confirmed), Value(ZERO)),
+            bookings_confirmed=Count("bookings", filter=confirmed),
+        )
+        .order_by("-start_time")
+    )

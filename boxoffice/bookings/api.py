@@ -6,27 +6,38 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.accounts.models import User
-from boxoffice.bookings import idempotency, selectors, services
-from boxoffice.bookings.models import Booking
+from boxoffice.bookings import documents, idempotency, selectors, services, waitlist
+from boxoffice.bookings.models import Booking, WaitlistEntry
 from boxoffice.bookings.serializers import (
     BookingInputSerializer,
     BookingListQuerySerializer,
     BookingSerializer,
     EventBookingListQuerySerializer,
     EventBookingSerializer,
+    TicketAttendeeInputSerializer,
     TicketSerializer,
+    WaitlistEntrySerializer,
+    WaitlistJoinSerializer,
+    WaitlistQueueEntrySerializer,
 )
 from boxoffice.common.api import validated, validated_query
 from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
+from boxoffice.common.renderers import file_renderers
 from boxoffice.common.schema import problem_responses
 from boxoffice.common.throttling import BookingThrottle, UserRateThrottle
 from boxoffice.events.selectors import event_get, event_get_managed
@@ -112,9 +123,14 @@ class BookingListApi(generics.ListAPIView[Booking]):
             user=user,
             event_id=data["event"],
             lines=[
-                services.BookingLine(ticket_type_id=item["ticket_type"], quantity=item["quantity"])
+                services.BookingLine(
+                    ticket_type_id=item["ticket_type"],
+                    quantity=item["quantity"],
+                    attendees=tuple(item.get("attendees", ())),
+                )
                 for item in data["items"]
             ],
+            voucher=data.get("voucher"),
         )
         return idempotency.StoredResponse(status.HTTP_201_CREATED, BookingSerializer(booking).data)
 
@@ -203,6 +219,67 @@ class EventCancelApi(APIView):
         return Response({"event": EventSerializer(event).data, "bookings_cancelled": count})
 
 
+class TicketsPdfApi(APIView):
+    permission_classes = (permissions.AllowAny,)  # a signed link needs no sign-in; see get()
+    renderer_classes = file_renderers("application/pdf")
+
+    @extend_schema(
+        tags=TAG,
+        summary="Tickets as a PDF",
+        description="The booking's owner, the event's organizer or staff: one A6 page per valid "
+        "ticket (event, local time with its zone, venue, ticket type, attendee name, booking "
+        "reference, a QR code of the ticket's code and the code in print). Rendered on first "
+        "download and cached until something printed changes. 409 `not_confirmed` for a "
+        "pending, expired or cancelled booking. With `?token=` (the link in the confirmation "
+        "e-mail) no sign-in is needed; re-issuing a ticket invalidates older links (404).",
+        parameters=[
+            OpenApiParameter(
+                name="token",
+                type=OpenApiTypes.STR,
+                required=False,
+                description="The signed download token of the confirmation e-mail's link.",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(description="The tickets, one per page."),
+            **problem_responses(409),
+        },
+    )
+    def get(self, request: Request, booking_id: UUID) -> HttpResponse:
+        token = request.query_params.get("token")
+        if token is not None:
+            booking = selectors.booking_get_by_link(booking_id=booking_id, token=token)
+        elif not request.user.is_authenticated:
+            raise NotAuthenticated()
+        else:
+            booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        response = HttpResponse(
+            documents.booking_tickets_pdf(booking=booking), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'inline; filename="tickets-{booking.reference}.pdf"'
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class TicketDetailApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Change a ticket's attendee name",
+        description="The booking's owner, the event's organizer or staff, until the ticket is "
+        "checked in (409 `already_checked_in`; 409 `ticket_not_valid` once cancelled). An "
+        "empty name is a 400 for a type with `attendee_names_required`. The PDF follows.",
+        request=TicketAttendeeInputSerializer,
+        responses={200: TicketSerializer, **problem_responses(409)},
+    )
+    def patch(self, request: Request, booking_id: UUID, ticket_id: UUID) -> Response:
+        data = validated(TicketAttendeeInputSerializer, request)
+        booking = selectors.booking_get(booking_id=booking_id, user=request.user)
+        ticket = services.ticket_attendee_rename(
+            booking=booking, ticket_id=ticket_id, name=data["attendee_name"]
+        )
+        return Response(TicketSerializer(ticket).data)
+
+
 class TicketReissueApi(APIView):
     @extend_schema(
         tags=TAG,
@@ -217,3 +294,79 @@ class TicketReissueApi(APIView):
         booking = selectors.booking_get(booking_id=booking_id, user=request.user)
         ticket = services.ticket_reissue(booking=booking, ticket_id=ticket_id)
         return Response(TicketSerializer(ticket).data)
+
+
+WAITLIST = ["waiting list"]
+
+
+class EventWaitlistApi(generics.ListAPIView[WaitlistEntry]):
+    serializer_class = WaitlistQueueEntrySerializer
+
+    def get_queryset(self) -> QuerySet[WaitlistEntry]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return WaitlistEntry.objects.none()
+        event = event_get_managed(event_id=self.kwargs["event_id"], user=self.request.user)
+        return waitlist.waitlist_for_event(event=event)
+
+    @extend_schema(
+        tags=WAITLIST,
+        summary="An event's waiting list",
+        description="The event's organizer and staff: every entry, in queue order per type.",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=WAITLIST,
+        summary="Join the waiting list",
+        description="For a sold-out type: when seats come back (a cancellation, an expired hold, "
+        "a raised quantity) the first entries whose quantity fits get an offer - a pending "
+        "booking holding the seats for WAITLIST_OFFER_HOURS - and an e-mail. 409 "
+        "`tickets_available` while the type can be booked, 409 `already_waiting` for a second "
+        "active entry of the same type, 409 `waitlist_closed` when the event has none.",
+        request=WaitlistJoinSerializer,
+        responses={201: WaitlistEntrySerializer, **problem_responses(409)},
+    )
+    def post(self, request: Request, event_id: UUID) -> Response:
+        data = validated(WaitlistJoinSerializer, request)
+        entry = waitlist.waitlist_join(
+            user=cast(User, request.user),
+            event_id=event_id,
+            ticket_type_id=data["ticket_type"],
+            quantity=data["quantity"],
+        )
+        entry = waitlist.waitlist_for_user(user=cast(User, request.user)).get(pk=entry.pk)
+        return Response(WaitlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class MyWaitlistApi(generics.ListAPIView[WaitlistEntry]):
+    serializer_class = WaitlistEntrySerializer
+
+    def get_queryset(self) -> QuerySet[WaitlistEntry]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return WaitlistEntry.objects.none()
+        return waitlist.waitlist_for_user(user=cast(User, self.request.user))
+
+    @extend_schema(
+        tags=WAITLIST,
+        summary="My waiting-list entries",
+        description="Status `waiting` (with `position`), `offered` (the booking holds the seats: "
+        "pay it), `accepted`, `expired` (the offer ran out), `left`.",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class MyWaitlistEntryApi(APIView):
+    @extend_schema(
+        tags=WAITLIST,
+        summary="Leave the waiting list",
+        description="The entry stays, `left`; an offer not yet paid is declined and its seats go "
+        "to the next person.",
+        request=None,
+        responses={200: WaitlistEntrySerializer},
+    )
+    def delete(self, request: Request, entry_id: UUID) -> Response:
+        entry = waitlist.waitlist_get_own(user=cast(User, request.user), entry_id=entry_id)
+        entry = waitlist.waitlist_leave(entry=entry)
+        return Response(WaitlistEntrySerializer(entry).data)

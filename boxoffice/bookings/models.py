@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from boxoffice.common.models import TimestampedModel, UUIDModel
-from boxoffice.events.models import Event, TicketType
+from boxoffice.events.models import Event, TicketType, Voucher
 
 
 class BookingStatus(models.TextChoices):
@@ -33,7 +33,11 @@ class BookingMessage(StrEnum):
     EXPIRED = "booking_expired"  # the hold ran out unpaid
     REFUND_DUE = "booking_refund_due"  # a paid booking was cancelled: refund what is left
     LATE_PAYMENT_REFUNDED = "booking_late_payment_refunded"  # paid after expiry, seats gone
+    WAITLIST_OFFERED = "waitlist_offered"  # freed seats held for the next person in line
     EVENT_CANCELLED = "event_cancelled"  # one per booking of a cancelled event
+
+
+ATTENDEE_NAME_MAX_LENGTH = 120
 
 
 class TicketStatus(models.TextChoices):
@@ -60,6 +64,11 @@ class Booking(TimestampedModel):
     # Gross captured and refunded so far, in the booking's currency (payments keep the detail).
     amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # The voucher used and how many of its uses (tickets) this booking holds while live.
+    voucher = models.ForeignKey(
+        Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+    )
+    voucher_uses = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -100,6 +109,10 @@ class Booking(TimestampedModel):
                 condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount_paid")),
                 name="booking_refund_within_paid",
             ),
+            models.CheckConstraint(
+                condition=Q(voucher__isnull=False) | Q(voucher_uses=0),
+                name="booking_voucher_uses_need_voucher",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +125,10 @@ class BookingItem(UUIDModel):
         TicketType, on_delete=models.PROTECT, related_name="booking_items"
     )
     quantity = models.PositiveIntegerField()
+    # What one ticket costs in this booking: the type's price then, minus the voucher's discount.
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    original_price = models.DecimalField(max_digits=10, decimal_places=2)
+    discount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["id"]
@@ -125,6 +141,10 @@ class BookingItem(UUIDModel):
             ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=Decimal("0")), name="bookingitem_price_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0, unit_price=F("original_price") - F("discount")),
+                name="bookingitem_discount_consistent",
             ),
         ]
 
@@ -141,6 +161,7 @@ class Ticket(UUIDModel):
         max_length=16, choices=TicketStatus.choices, default=TicketStatus.VALID
     )
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    attendee_name = models.CharField(max_length=ATTENDEE_NAME_MAX_LENGTH, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
@@ -152,6 +173,61 @@ class Ticket(UUIDModel):
 
     def __str__(self) -> str:
         return self.code
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    OFFERED = "offered", "Offered"  # a pending booking holds the seats for the person
+    ACCEPTED = "accepted", "Accepted"  # the offer was paid (or free)
+    EXPIRED = "expired", "Expired"  # the offer ran out; the seats went to the next entry
+    LEFT = "left", "Left"  # left the list, declined the offer or booked directly
+
+
+ACTIVE_WAITLIST = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+class WaitlistEntry(UUIDModel):
+    """A person waiting for `quantity` tickets of a sold-out type, in the order they joined."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="waitlist")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="waitlist")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    quantity = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=8, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="waitlist_offers"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    offered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["ticket_type", "created_at"],
+                condition=Q(status="waiting"),
+                name="waitlist_queue_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "ticket_type"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waitlist_one_active_per_user_type",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="waitlist_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=WaitlistStatus.values), name="waitlist_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["offered", "accepted"]) | Q(booking__isnull=False),
+                name="waitlist_offer_has_booking",
+            ),
+        ]
 
 
 class IdempotencyRecord(UUIDModel):

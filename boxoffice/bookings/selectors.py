@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -9,13 +10,14 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
-from boxoffice.bookings.models import Booking, BookingItem
+from boxoffice.bookings.documents import tickets_link_valid
+from boxoffice.bookings.models import Booking, BookingItem, BookingStatus
 from boxoffice.common.exceptions import NotFound
 from boxoffice.events.models import Event
 
 
 def _with_details(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
-    return queryset.select_related("event", "user").prefetch_related(
+    return queryset.select_related("event", "user", "voucher").prefetch_related(
         Prefetch("items", queryset=BookingItem.objects.select_related("ticket_type")),
         "tickets",
         "payments",  # reverse relation of payments.Payment, by name: no import upward
@@ -60,3 +62,33 @@ def booking_get(*, booking_id: UUID | str, user: Any) -> Booking:
     if booking is None:
         raise NotFound("No such booking.")
     return booking
+
+
+def booking_get_by_link(*, booking_id: UUID | str, token: str) -> Booking:
+    """The booking a signed download link (documents.tickets_link) opens; 404 for a wrong,
+    outdated (a ticket was re-issued since) or foreign token."""
+    booking = _with_details(Booking.objects.all()).filter(id=booking_id).first()
+    if booking is None or not tickets_link_valid(booking=booking, token=token):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def booking_get_own(*, booking_id: UUID | str, user: Any) -> Booking:
+    """The caller's own booking (the buyer's pages); 404 for anyone else's, organizers too."""
+    booking = _with_details(Booking.objects.filter(user=user)).filter(id=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def booking_status_now(booking: Booking, *, now: datetime | None = None) -> str:
+    """The status a person should be told: a pending hold past its expiry is `expired` even
+    before the periodic sweep records it (it can no longer be paid)."""
+    now = now or timezone.now()
+    if (
+        booking.status == BookingStatus.PENDING
+        and booking.expires_at is not None
+        and booking.expires_at <= now
+    ):
+        return BookingStatus.EXPIRED
+    return str(booking.status)

@@ -7,7 +7,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from boxoffice.bookings.models import BookingItem, BookingStatus, Ticket, TicketStatus
+from boxoffice.bookings.models import (
+    ATTENDEE_NAME_MAX_LENGTH,
+    BookingItem,
+    BookingStatus,
+    Ticket,
+    TicketStatus,
+    WaitlistStatus,
+)
+from boxoffice.common.fields import SingleLineField
+from boxoffice.events.models import VOUCHER_CODE_MAX_LENGTH
 
 MAX_TICKETS_PER_LINE = 100
 
@@ -15,12 +24,29 @@ MAX_TICKETS_PER_LINE = 100
 class BookingLineInputSerializer(serializers.Serializer[dict[str, Any]]):
     ticket_type = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_TICKETS_PER_LINE)
+    attendees = serializers.ListField(
+        child=SingleLineField(max_length=ATTENDEE_NAME_MAX_LENGTH, allow_blank=True),
+        required=False,
+        max_length=MAX_TICKETS_PER_LINE,
+        help_text="One name per ticket, in order (as many as `quantity`); required for a type "
+        "with `attendee_names_required`. Printed on the ticket and shown at the door.",
+    )
+
+
+class TicketAttendeeInputSerializer(serializers.Serializer[dict[str, Any]]):
+    attendee_name = SingleLineField(max_length=ATTENDEE_NAME_MAX_LENGTH, allow_blank=True)
 
 
 class BookingInputSerializer(serializers.Serializer[dict[str, Any]]):
     event = serializers.UUIDField()
     items = serializers.ListField(
         child=BookingLineInputSerializer(), allow_empty=False, max_length=20
+    )
+    voucher = serializers.CharField(
+        max_length=VOUCHER_CODE_MAX_LENGTH,
+        required=False,
+        help_text="A voucher code of the event (any case): its discount applies to the types it "
+        "covers; it may unlock hidden types. 400 `invalid_voucher`; 409 `voucher_exhausted`.",
     )
 
 
@@ -41,7 +67,15 @@ class TicketTypeBriefSerializer(serializers.Serializer[Any]):
 class BookingItemSerializer(serializers.Serializer[BookingItem]):
     ticket_type = TicketTypeBriefSerializer(read_only=True)
     quantity = serializers.IntegerField(read_only=True)
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    unit_price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text="Per ticket, after discount."
+    )
+    original_price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text="The type's price then."
+    )
+    discount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text="Per ticket, from the voucher."
+    )
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
@@ -50,6 +84,10 @@ class TicketSerializer(serializers.Serializer[Ticket]):
     code = serializers.CharField(read_only=True, help_text="Unguessable check-in code.")
     ticket_type = serializers.UUIDField(source="ticket_type_id", read_only=True)
     status = serializers.ChoiceField(choices=TicketStatus.choices, read_only=True)
+    attendee_name = serializers.CharField(
+        read_only=True, help_text="The ticket holder's name; empty when none was given."
+    )
+    checked_in_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class BookingPaymentSerializer(serializers.Serializer[Any]):
@@ -88,6 +126,9 @@ class BookingSerializer(serializers.Serializer[Any]):
     )
     amount_refunded = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     payments = BookingPaymentSerializer(many=True, read_only=True)
+    voucher = serializers.CharField(
+        source="voucher.code", read_only=True, allow_null=True, default=None
+    )
 
 
 class AttendeeSerializer(serializers.Serializer[Any]):
@@ -110,3 +151,46 @@ class BookingListQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
 class EventBookingListQuerySerializer(serializers.Serializer[dict[str, Any]]):
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)
+
+
+class WaitlistJoinSerializer(serializers.Serializer[dict[str, Any]]):
+    ticket_type = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_TICKETS_PER_LINE)
+
+
+class _WaitlistBookingSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=BookingStatus.choices, read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class _WaitlistEventSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    title = serializers.CharField(read_only=True)
+
+
+class WaitlistEntrySerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    event = _WaitlistEventSerializer(read_only=True)
+    ticket_type = TicketTypeBriefSerializer(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=WaitlistStatus.choices, read_only=True)
+    position = serializers.SerializerMethodField(
+        help_text="1 for the next in line; null once not waiting."
+    )
+    booking = _WaitlistBookingSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The offer: a pending booking holding the seats (pay it to accept).",
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_position(self, obj: Any) -> int | None:
+        if obj.status != WaitlistStatus.WAITING:
+            return None
+        return int(getattr(obj, "ahead", 0)) + 1
+
+
+class WaitlistQueueEntrySerializer(WaitlistEntrySerializer):
+    user = AttendeeSerializer(read_only=True)

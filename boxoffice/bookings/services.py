@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Greatest, Now
@@ -28,6 +29,7 @@ from django.utils import timezone
 from boxoffice.accounts.models import User
 from boxoffice.bookings.codes import booking_reference, ticket_code
 from boxoffice.bookings.models import (
+    ATTENDEE_NAME_MAX_LENGTH,
     LIVE_STATUSES,
     Booking,
     BookingItem,
@@ -35,7 +37,10 @@ from boxoffice.bookings.models import (
     BookingStatus,
     Ticket,
     TicketStatus,
+    WaitlistEntry,
+    WaitlistStatus,
 )
+from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, voucher_uses_for
 from boxoffice.bookings.statement import booking_statement, counter_params, counters_statement
 from boxoffice.common.exceptions import (
     Conflict,
@@ -45,8 +50,9 @@ from boxoffice.common.exceptions import (
     ValidationFailed,
 )
 from boxoffice.events.cache import events_cache_invalidate
-from boxoffice.events.models import Event, EventStatus, TicketType
+from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.events.selectors import ticket_type_on_sale
+from boxoffice.events.vouchers import InvalidVoucher, VoucherUse, voucher_find
 from boxoffice.outbox.models import OutboxStatus
 from boxoffice.outbox.services import (
     outbox_dispatch_on_commit,
@@ -95,6 +101,8 @@ class TicketLimitExceeded(ValidationFailed):
 class BookingLine:
     ticket_type_id: UUID
     quantity: int
+    # One name per ticket, in order; required when the type has attendee_names_required.
+    attendees: tuple[str, ...] = ()
 
 
 def _sold_out(types: Sequence[TicketType], detail: str | None = None) -> SoldOut:
@@ -149,12 +157,23 @@ def _check_bookable(event: Event | None, *, now: datetime) -> Event:
 
 
 def _resolve_lines(
-    *, event: Event, types: dict[UUID, TicketType], lines: Sequence[BookingLine], now: datetime
+    *,
+    event: Event,
+    types: dict[UUID, TicketType],
+    lines: Sequence[BookingLine],
+    now: datetime,
+    voucher: VoucherUse | None,
 ) -> list[tuple[TicketType, int]]:
     resolved: list[tuple[TicketType, int]] = []
     for index, line in enumerate(lines):
         ticket_type = types.get(line.ticket_type_id)
         field = f"items.{index}"
+        if (
+            ticket_type is not None
+            and ticket_type.hidden
+            and (voucher is None or not voucher.unlocks(ticket_type))
+        ):
+            ticket_type = None  # a hidden type is unknown without a voucher unlocking it
         if ticket_type is None:
             raise ValidationFailed.for_field(
                 f"{field}.ticket_type", "Not a ticket type of this event."
@@ -169,19 +188,54 @@ def _resolve_lines(
             raise ValidationFailed.for_field(
                 f"{field}.ticket_type", f"{ticket_type.name} is not on sale now."
             )
+        _check_attendees(line, ticket_type=ticket_type, field=f"{field}.attendees")
         resolved.append((ticket_type, line.quantity))
     return resolved
 
 
+def attendee_name_clean(name: str) -> str:
+    """One line of text, single-spaced (what prints on the ticket)."""
+    return " ".join(name.split())
+
+
+def _check_attendees(line: BookingLine, *, ticket_type: TicketType, field: str) -> None:
+    if not line.attendees:
+        if ticket_type.attendee_names_required:
+            raise ValidationFailed.for_field(
+                field, f"{ticket_type.name} tickets need the name of each attendee."
+            )
+        return
+    if any(len(name) > ATTENDEE_NAME_MAX_LENGTH for name in line.attendees):
+        raise ValidationFailed.for_field(field, f"At most {ATTENDEE_NAME_MAX_LENGTH} characters.")
+    if len(line.attendees) != line.quantity:
+        raise ValidationFailed.for_field(
+            field, f"Give one name per ticket: {line.quantity} for {ticket_type.name}."
+        )
+    if ticket_type.attendee_names_required and not all(line.attendees):
+        raise ValidationFailed.for_field(
+            field, f"{ticket_type.name} tickets need the name of each attendee."
+        )
+
+
+@dataclass(frozen=True)
+class _Request:
+    event: Event
+    lines: list[tuple[TicketType, int]]
+    voucher: VoucherUse | None = None
+    voucher_uses: int = 0
+    hold_until: datetime | None = None  # a waiting-list offer holds longer than hold_minutes
+
+
 def _validate_request(
-    *, event_id: UUID, lines: Sequence[BookingLine]
-) -> tuple[Event, list[tuple[TicketType, int]]]:
-    """Every check that needs no lock: ids, limits, sales windows, event state."""
+    *, event_id: UUID, lines: Sequence[BookingLine], voucher_code: str | None = None
+) -> _Request:
+    """Every check that needs no lock: ids, limits, sales windows, event state, the voucher."""
     _check_line_shape(lines)
     now = timezone.now()
     loaded, types = _load(event_id=event_id, lines=lines)
     event = _check_bookable(loaded, now=now)
-    resolved = _resolve_lines(event=event, types=types, lines=lines, now=now)
+    voucher = voucher_find(event=event, code=voucher_code, now=now) if voucher_code else None
+    resolved = _resolve_lines(event=event, types=types, lines=lines, now=now, voucher=voucher)
     total = sum(quantity for _, quantity in resolved)
     if event.max_tickets_per_user is not None and total > event.max_tickets_per_user:
         raise TicketLimitExceeded.for_field(
@@ -194,7 +248,17 @@ def _validate_request(
         raise _sold_out(short)
     if event.capacity is not None and event.tickets_sold + total > event.capacity:
         raise _sold_out([], "The event is sold out.")
-    return event, resolved
+    uses = 0
+    if voucher is not None:
+        uses = voucher_uses_for(voucher, resolved)
+        if voucher.voucher.uses + uses > voucher.voucher.max_uses:
+            raise _voucher_exhausted(voucher.voucher)
+    return _Request(event, resolved, voucher, uses)
+
+
+def _voucher_exhausted(voucher: Voucher) -> VoucherExhausted:
+    left = max(voucher.max_uses - voucher.uses, 0)
+    return VoucherExhausted(f"This voucher has {left} use(s) left.", extra={"uses_left": left})
 
 
 def _lock_user_event(*, user: User, event: Event) -> None:
@@ -246,13 +310,23 @@ class BookingCreated:
 
 
 def _record_booking(
-    *, user: User, event: Event, lines: list[tuple[TicketType, int]]
+    *, user: User, request: _Request, attendees: dict[UUID, tuple[str, ...]]
 ) -> BookingCreated | None:
     """Reserve and insert in one round trip; None when a bound or the event's state refused
     (the counters that did move are undone by the caller's rollback)."""
-    lines = sorted(lines, key=lambda line: line[0].pk)  # the lock order
+    event = request.event
+    lines = sorted(request.lines, key=lambda line: line[0].pk)  # the lock order
+    voucher = request.voucher
+    discounts = {
+        t.pk: discount_per_ticket(voucher.voucher, t.price)
+        if voucher is not None and voucher.covers(t)
+        else Decimal("0.00")
+        for t, _ in lines
+    }
     now = timezone.now()
-    total_amount = sum((t.price * quantity for t, quantity in lines), Decimal("0.00"))
+    total_amount = sum(
+        ((t.price - discounts[t.pk]) * quantity for t, quantity in lines), Decimal("0.00")
+    )
     hold = total_amount > 0  # something to pay: a pending hold; free: confirmed at once
     booking = Booking(
         reference=booking_reference(),
@@ -263,30 +337,57 @@ def _record_booking(
         currency=event.currency,
         created_at=now,
         updated_at=now,
-        expires_at=now + timedelta(minutes=event.hold_minutes) if hold else None,
+        expires_at=(request.hold_until or now + timedelta(minutes=event.hold_minutes))
+        if hold
+        else None,
         confirmed_at=None if hold else now,
+        voucher=voucher.voucher if voucher is not None else None,
+        voucher_uses=request.voucher_uses,
     )
     items = [
-        BookingItem(booking=booking, ticket_type=t, quantity=quantity, unit_price=t.price)
+        BookingItem(
+            booking=booking,
+            ticket_type=t,
+            quantity=quantity,
+            unit_price=t.price - discounts[t.pk],
+            original_price=t.price,
+            discount=discounts[t.pk],
+        )
         for t, quantity in lines
     ]
     ticket_status = TicketStatus.PENDING if hold else TicketStatus.VALID
     tickets = [
-        Ticket(booking=booking, ticket_type=t, code=ticket_code(), status=ticket_status)
+        Ticket(
+            booking=booking,
+            ticket_type=t,
+            code=ticket_code(),
+            status=ticket_status,
+            attendee_name=attendees[t.pk][index] if attendees.get(t.pk) else "",
+        )
         for t, quantity in lines
-        for _ in range(quantity)
+        for index in range(quantity)
     ]
+    # Tickets list by id: ids in ascending order keep them in the order booked (and named).
+    for ticket, ticket_id in zip(tickets, sorted(ticket.pk for ticket in tickets), strict=True):
+        ticket.pk = ticket_id
     message = outbox_message_new(
         kind=BookingMessage.CONFIRMED, payload={"booking_id": str(booking.pk)}
     )
     params: dict[str, Any] = {
-        **counter_params(event_id=event.pk, lines=[(t.pk, quantity) for t, quantity in lines]),
+        **counter_params(
+            event_id=event.pk,
+            lines=[(t.pk, quantity) for t, quantity in lines],
+            voucher_id=booking.voucher_id,
+            voucher_uses=request.voucher_uses,
+        ),
         "booking_status": booking.status,
         "ticket_status": ticket_status,
         "expires_at": booking.expires_at,
         "confirmed_at": booking.confirmed_at,
         "notify": not hold,
         "message_status": OutboxStatus.PENDING,
+        "waiting_status": WaitlistStatus.WAITING,
+        "left_status": WaitlistStatus.LEFT,
         "booking": booking.pk,
         "now": now,
         "reference": booking.reference,
@@ -297,9 +398,12 @@ def _record_booking(
         "item_types": [item.ticket_type_id for item in items],
         "item_quantities": [item.quantity for item in items],
         "item_prices": [item.unit_price for item in items],
+        "item_originals": [item.original_price for item in items],
+        "item_discounts": [item.discount for item in items],
         "ticket_ids": [ticket.pk for ticket in tickets],
         "ticket_types": [ticket.ticket_type_id for ticket in tickets],
         "ticket_codes": [ticket.code for ticket in tickets],
+        "ticket_attendees": [ticket.attendee_name for ticket in tickets],
         "message": message.pk,
         "kind": message.kind,
         "payload": json.dumps(message.payload),
@@ -307,7 +411,7 @@ def _record_booking(
     }
     try:
         with connection.cursor() as cursor:
-            cursor.execute(booking_statement(len(lines)), params)
+            cursor.execute(booking_statement(len(lines), voucher is not None), params)
             (created,) = cursor.fetchone()
     except IntegrityError as exc:
         diag = getattr(exc.__cause__, "diag", None)
@@ -321,14 +425,29 @@ def _record_booking(
     return BookingCreated(booking=booking, items=items, tickets=tickets)
 
 
-def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainError:
-    """Why the statement refused: the event closed or was deleted meanwhile, a type was deleted,
-    or (which) stock ran out."""
+def _voucher_refusal(request: _Request) -> DomainError | None:
+    if request.voucher is None:
+        return None
+    voucher = Voucher.objects.filter(pk=request.voucher.voucher.pk).first()
+    if voucher is None:
+        return InvalidVoucher.because("No such voucher for this event.")
+    if voucher.uses + request.voucher_uses > voucher.max_uses:
+        return _voucher_exhausted(voucher)
+    return None
+
+
+def _refusal(request: _Request) -> DomainError:
+    """Why the statement refused: the event closed or was deleted meanwhile, the voucher ran out
+    or went, a type was deleted, or (which) stock ran out."""
+    event, lines = request.event, request.lines
     current = Event.objects.filter(pk=event.pk).first()
     if current is None:
         return ValidationFailed.for_field("event", "No such event.")
     if current.status != EventStatus.PUBLISHED or current.start_time <= timezone.now():
         return ValidationFailed.for_field("event", "The event is no longer open for booking.")
+    voucher_refused = _voucher_refusal(request)
+    if voucher_refused is not None:
+        return voucher_refused
     fresh = {t.pk: t for t in TicketType.objects.filter(pk__in=[t.pk for t, _ in lines])}
     gone = [t for t, _ in lines if t.pk not in fresh]
     if gone:
@@ -341,27 +460,38 @@ def _refusal(*, event: Event, lines: list[tuple[TicketType, int]]) -> DomainErro
     return _sold_out(short or [t for t, _ in lines])
 
 
-def booking_create(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> Booking:
+def booking_create(
+    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None = None
+) -> Booking:
     """Book several ticket types of one event, all or nothing, at server-side prices."""
-    return booking_book(user=user, event_id=event_id, lines=lines).booking
+    return booking_book(user=user, event_id=event_id, lines=lines, voucher=voucher).booking
 
 
-def booking_book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> BookingCreated:
+def booking_book(
+    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None = None
+) -> BookingCreated:
     """booking_create, returning the items and tickets written too (for the response).
 
     A sold-out refusal while the event has overdue holds expires those first (their own short
     transactions) and tries once more, so a lagging expiry task never turns buyers away."""
+    lines = [
+        replace(line, attendees=tuple(attendee_name_clean(name) for name in line.attendees))
+        for line in lines
+    ]
     try:
-        return _book(user=user, event_id=event_id, lines=lines)
-    except SoldOut:
+        return _book(user=user, event_id=event_id, lines=lines, voucher=voucher)
+    except (SoldOut, VoucherExhausted):
         if not holds_expire(event_id=event_id):
             raise
-    return _book(user=user, event_id=event_id, lines=lines)
+    return _book(user=user, event_id=event_id, lines=lines, voucher=voucher)
 
 
-def _book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> BookingCreated:
-    event, resolved = _validate_request(event_id=event_id, lines=lines)
-    total = sum(quantity for _, quantity in resolved)
+def _book(
+    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None
+) -> BookingCreated:
+    request = _validate_request(event_id=event_id, lines=lines, voucher_code=voucher)
+    event = request.event
+    total = sum(quantity for _, quantity in request.lines)
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -369,13 +499,17 @@ def _book(*, user: User, event_id: UUID, lines: Sequence[BookingLine]) -> Bookin
                     _check_user_cap(
                         user=user, event=event, limit=event.max_tickets_per_user, requested=total
                     )
-                booking = _record_booking(user=user, event=event, lines=resolved)
+                booking = _record_booking(
+                    user=user,
+                    request=request,
+                    attendees={line.ticket_type_id: line.attendees for line in lines},
+                )
                 if booking is None:
                     raise _Refused  # roll back the counters that moved before explaining
                 events_cache_invalidate(event_ids=[event.pk])
             return booking
         except _Refused:
-            raise _refusal(event=event, lines=resolved) from None
+            raise _refusal(request) from None
         except _ReferenceCollision:
             continue  # 50 random bits collided: roll back and draw another reference
     raise ServiceUnavailable("Could not allocate a booking reference; retry the request.")
@@ -415,11 +549,37 @@ def _release_bookings(
     closed = {"cancelled_at": now} if status == BookingStatus.CANCELLED else {}
     Booking.objects.filter(id__in=booking_ids).update(status=status, updated_at=now, **closed)
     Ticket.objects.filter(booking_id__in=booking_ids).update(status=TicketStatus.CANCELLED)
+    _release_vouchers(booking_ids)
     _release_inventory(event_id=event_id, per_type=per_type)
+    # An offer that ran out passes on; one cancelled was declined. Then the freed seats go to
+    # the waiting list first, in this same transaction: no direct buyer can take them between.
+    WaitlistEntry.objects.filter(booking_id__in=booking_ids, status=WaitlistStatus.OFFERED).update(
+        status=WaitlistStatus.EXPIRED if status == BookingStatus.EXPIRED else WaitlistStatus.LEFT
+    )
+    waitlist_offer(event_id=event_id, ticket_type_ids=list(per_type))
+
+
+def _release_vouchers(booking_ids: Sequence[UUID]) -> None:
+    """Give back the voucher uses of these bookings (their own counts, so exactly once). The
+    voucher rows come after the bookings here, unlike in the booking statement: every writer of
+    an event's vouchers holds that event's row lock first, so the order cannot deadlock."""
+    per_voucher = (
+        Booking.objects.filter(id__in=booking_ids, voucher__isnull=False)
+        .values("voucher_id")
+        .annotate(uses=Sum("voucher_uses"))
+        .order_by("voucher_id")
+    )
+    for row in per_voucher:
+        Voucher.objects.filter(pk=row["voucher_id"]).update(uses=F("uses") - row["uses"])
 
 
 def _lock_event(event_id: UUID) -> None:
     Event.objects.select_for_update(no_key=True).filter(id=event_id).values_list("id").first()
+
+
+def event_lock(event_id: UUID) -> Event | None:
+    """The event row, locked first in the global order, and read (None if it is gone)."""
+    return Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
 
 
 def _hold_overdue(booking: Booking, now: datetime) -> bool:
@@ -561,8 +721,15 @@ def booking_confirm(*, booking_id: UUID) -> bool:
     if not flipped:
         return False
     Ticket.objects.filter(booking_id=booking_id).update(status=TicketStatus.VALID)
+    _offer_accepted(booking_id)
     outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
     return True
+
+
+def _offer_accepted(booking_id: UUID) -> None:
+    WaitlistEntry.objects.filter(
+        booking_id=booking_id, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.EXPIRED]
+    ).update(status=WaitlistStatus.ACCEPTED)
 
 
 def booking_retake(*, booking_id: UUID) -> bool:
@@ -578,10 +745,16 @@ def booking_retake(*, booking_id: UUID) -> bool:
         if booking.status != BookingStatus.EXPIRED:
             return booking.status == BookingStatus.CONFIRMED
         per_type = sorted(_seats_per_type([booking.pk]).items())  # the lock order: type id
-        params = counter_params(event_id=event_id, lines=per_type)
+        params = counter_params(
+            event_id=event_id,
+            lines=per_type,
+            voucher_id=booking.voucher_id,
+            voucher_uses=booking.voucher_uses,
+        )
         savepoint = transaction.savepoint()
         with connection.cursor() as cursor:
-            cursor.execute(counters_statement(len(per_type)), params)
+            statement = counters_statement(len(per_type), booking.voucher_id is not None)
+            cursor.execute(statement, params)
             (moved,) = cursor.fetchone()
         if not moved:
             transaction.savepoint_rollback(savepoint)
@@ -592,6 +765,7 @@ def booking_retake(*, booking_id: UUID) -> bool:
             status=BookingStatus.CONFIRMED, confirmed_at=now, updated_at=now
         )
         Ticket.objects.filter(booking_id=booking.pk).update(status=TicketStatus.VALID)
+        _offer_accepted(booking.pk)
         outbox_messages_create(
             messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking.pk)})]
         )
@@ -635,3 +809,120 @@ def ticket_reissue(*, booking: Booking, ticket_id: UUID) -> Ticket:
         except IntegrityError:
             continue  # 130 random bits collided: draw again
     raise ServiceUnavailable("Could not draw a new ticket code; retry the request.")
+
+
+class TicketCheckedIn(Conflict):
+    code = "already_checked_in"
+    default_detail = "The ticket is already checked in; its attendee can no longer change."
+
+
+class TicketNotValid(Conflict):
+    code = "ticket_not_valid"
+    default_detail = "The ticket is cancelled."
+
+
+def ticket_attendee_rename(*, booking: Booking, ticket_id: UUID, name: str) -> Ticket:
+    """Change the name printed on a ticket, until it is checked in: one conditional UPDATE, so a
+    rename racing the door either lands before the scan or is refused."""
+    name = attendee_name_clean(name)
+    if len(name) > ATTENDEE_NAME_MAX_LENGTH:
+        raise ValidationFailed.for_field(
+            "attendee_name", f"At most {ATTENDEE_NAME_MAX_LENGTH} characters."
+        )
+    ticket = (
+        Ticket.objects.select_related("ticket_type")
+        .filter(pk=ticket_id, booking_id=booking.pk)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound("No such ticket in this booking.")
+    if not name and ticket.ticket_type.attendee_names_required:
+        raise ValidationFailed.for_field(
+            "attendee_name", f"{ticket.ticket_type.name} tickets need the attendee's name."
+        )
+    updated = (
+        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True)
+        .exclude(status=TicketStatus.CANCELLED)
+        .update(attendee_name=name)
+    )
+    if not updated:
+        ticket.refresh_from_db()
+        if ticket.checked_in_at is not None:
+            raise TicketCheckedIn()
+        raise TicketNotValid()
+    ticket.attendee_name = name
+    return ticket
+
+
+# --- Waiting list: freed seats go to the next people in line ------------------------------------
+
+
+def waitlist_offer(*, event_id: UUID, ticket_type_ids: Sequence[UUID]) -> int:
+    """Offer freed seats of these types to their waiting lists, first come first served: each
+    waiting entry whose quantity fits what is free gets a pending booking holding the seats for
+    WAITLIST_OFFER_HOURS (a free type: confirmed at once) and an e-mail. Runs inside the
+    transaction that freed the seats, with the event row locked (its caller's), so the seats
+    never become visible to direct buyers in between. Returns how many offers were made."""
+    event = Event.objects.filter(pk=event_id).first()
+    now = timezone.now()
+    if (
+        event is None
+        or not event.waitlist_enabled
+        or event.status != EventStatus.PUBLISHED
+        or event.start_time <= now
+    ):
+        return 0
+    offers = 0
+    for ticket_type_id in sorted(set(ticket_type_ids)):
+        offers += _offer_type(event=event, ticket_type_id=ticket_type_id, now=now)
+    if offers:
+        events_cache_invalidate(event_ids=[event_id])
+    return offers
+
+
+def _offer_type(*, event: Event, ticket_type_id: UUID, now: datetime) -> int:
+    ticket_type = TicketType.objects.filter(pk=ticket_type_id).first()
+    if ticket_type is None:
+        return 0
+    ticket_type.event = event
+    event.refresh_from_db(fields=["tickets_sold", "capacity"])  # after the previous type's offers
+    waiting = (
+        WaitlistEntry.objects.select_for_update()
+        .select_related("user")
+        .order_by("created_at", "id")
+    )
+    # Read once under the event lock; each offer below moves both counters by its quantity.
+    free = ticket_type.quantity_available
+    if event.capacity is not None:
+        free = min(free, event.capacity - event.tickets_sold)
+    offers = 0
+    for entry in waiting.filter(ticket_type_id=ticket_type_id, status=WaitlistStatus.WAITING):
+        if free <= 0:
+            break
+        if entry.quantity > free:
+            continue  # the next person's smaller request may fit
+        request = _Request(
+            event=event,
+            lines=[(ticket_type, entry.quantity)],
+            hold_until=now + timedelta(hours=settings.WAITLIST_OFFER_HOURS),
+        )
+        try:
+            with transaction.atomic():  # a savepoint: a refusal undoes the counters it moved
+                created = _record_booking(user=entry.user, request=request, attendees={})
+                if created is None:
+                    raise _Refused
+        except (_Refused, _ReferenceCollision):
+            continue
+        free -= entry.quantity
+        accepted = created.booking.status == BookingStatus.CONFIRMED  # a free type
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=WaitlistStatus.ACCEPTED if accepted else WaitlistStatus.OFFERED,
+            booking=created.booking,
+            offered_at=now,
+        )
+        if not accepted:
+            outbox_messages_create(
+                messages=[(BookingMessage.WAITLIST_OFFERED, {"booking_id": str(created.pk)})]
+            )
+        offers += 1
+    return offers

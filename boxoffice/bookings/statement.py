@@ -1,11 +1,13 @@
 """The booking write as ONE SQL statement, composed from the models' metadata.
 
 One round trip while the hot rows are locked (DESIGN: the lock is held for one statement, not for
-several): the event's counter moves first (re-checking that the event is still open), then each
-ticket type's in id order - each UPDATE waits for the one before (EXISTS on it), which is the lock
-order - each under its bound; only if every counter moved are the booking, its items, its tickets
-and its outbox message inserted. Otherwise nothing is inserted and the caller rolls back the
-counters that did move.
+several): the event's counter moves first (re-checking that the event is still open), then the
+voucher's uses when one is used (under `uses + n <= max_uses`), then each ticket type's in id
+order - each UPDATE waits for the one before (EXISTS on it), which is the global lock order
+(event, voucher, bookings, ticket types) - each under its bound; only if every counter moved are
+the booking, its items, its tickets and its outbox message inserted (and the buyer taken off
+the waiting lists of the types booked). Otherwise nothing is inserted and the caller rolls back
+the counters that did move.
 
 Table and column names come from `Model._meta`, statuses are parameters, and every INSERT lists
 each concrete column of its model: a field added or renamed without this module following fails
@@ -21,8 +23,8 @@ from typing import Any
 from django.db import models
 from psycopg import sql
 
-from boxoffice.bookings.models import Booking, BookingItem, Ticket
-from boxoffice.events.models import Event, EventStatus, TicketType
+from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntry
+from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.outbox.models import OutboxMessage
 
 
@@ -76,6 +78,8 @@ BOOKING_VALUES: dict[str, sql.Composable] = {
     "confirmed_at": _p("confirmed_at"),
     "amount_paid": sql.Literal(0),
     "amount_refunded": sql.Literal(0),
+    "voucher": _p("voucher"),
+    "voucher_uses": _p("voucher_uses"),
 }
 # Items and tickets come from unnest(...) AS v(...), joined to the inserted booking b.
 ITEM_VALUES: dict[str, sql.Composable] = {
@@ -84,6 +88,8 @@ ITEM_VALUES: dict[str, sql.Composable] = {
     "ticket_type": sql.SQL("v.type"),
     "quantity": sql.SQL("v.quantity"),
     "unit_price": sql.SQL("v.price"),
+    "original_price": sql.SQL("v.original"),
+    "discount": sql.SQL("v.discount"),
 }
 TICKET_VALUES: dict[str, sql.Composable] = {
     "id": sql.SQL("v.id"),
@@ -92,6 +98,7 @@ TICKET_VALUES: dict[str, sql.Composable] = {
     "code": sql.SQL("v.code"),
     "status": _p("ticket_status"),
     "checked_in_at": NULL,
+    "attendee_name": sql.SQL("v.attendee"),
 }
 MESSAGE_VALUES: dict[str, sql.Composable] = {
     "id": _p("message"),
@@ -113,13 +120,22 @@ EVENT_OPEN: sql.Composable = sql.SQL("{status} = %(open_status)s AND {start} > n
 )
 
 
-def counter_params(*, event_id: Any, lines: Sequence[tuple[Any, int]]) -> dict[str, Any]:
+def counter_params(
+    *,
+    event_id: Any,
+    lines: Sequence[tuple[Any, int]],
+    voucher_id: Any = None,
+    voucher_uses: int = 0,
+) -> dict[str, Any]:
     """The parameters of the counter moves (both statements): the event, its open status, the
-    total, and each (ticket type id, quantity) in the lock order the caller sorted them in."""
+    total, the voucher and its uses (if any), and each (ticket type id, quantity) in the lock
+    order the caller sorted them in."""
     params: dict[str, Any] = {
         "open_status": EventStatus.PUBLISHED,
         "event": event_id,
         "total": sum(quantity for _, quantity in lines),
+        "voucher": voucher_id,
+        "voucher_uses": voucher_uses,
     }
     for index, (ticket_type_id, quantity) in enumerate(lines):
         params[f"t{index}"] = ticket_type_id
@@ -127,15 +143,25 @@ def counter_params(*, event_id: Any, lines: Sequence[tuple[Any, int]]) -> dict[s
     return params
 
 
-def counters_statement(lines: int) -> str:
-    """Only the counter moves of the booking statement (event, then types in id order, each
-    under its bound): a late payment re-takes an expired booking's seats with it. One row, true
-    when every counter moved."""
+def _counter_moves(lines: int, voucher: bool) -> tuple[list[sql.Composable], str]:
+    """The CTEs that move the counters in the lock order, and the name of the last one."""
     parts: list[sql.Composable] = [_event_update()]
     previous = "ev"
+    if voucher:
+        parts.append(_voucher_update())
+        previous = "vo"
     for index in range(lines):
         parts.append(_type_update(index, previous))
         previous = f"t{index}"
+    return parts, previous
+
+
+@cache
+def counters_statement(lines: int, voucher: bool = False) -> str:
+    """Only the counter moves of the booking statement (event, voucher, then types in id order,
+    each under its bound): a late payment re-takes an expired booking's seats with it. One row,
+    true when every counter moved."""
+    parts, previous = _counter_moves(lines, voucher)
     statement = sql.SQL("WITH {}\nSELECT EXISTS (SELECT 1 FROM {})").format(
         sql.SQL(",\n").join(parts), sql.Identifier(previous)
     )
@@ -155,6 +181,15 @@ def _event_update() -> sql.Composable:
         id=_col(Event, "id"),
         open=EVENT_OPEN,
     )
+
+
+def _voucher_update() -> sql.Composable:
+    uses, bound = _col(Voucher, "uses"), _col(Voucher, "max_uses")
+    return sql.SQL(
+        "vo AS (UPDATE {table} SET {uses} = {uses} + %(voucher_uses)s"
+        " WHERE {id} = %(voucher)s AND {uses} + %(voucher_uses)s <= {bound}"
+        " AND EXISTS (SELECT 1 FROM ev) RETURNING {id})"
+    ).format(table=_table(Voucher), uses=uses, bound=bound, id=_col(Voucher, "id"))
 
 
 def _type_update(index: int, previous: str) -> sql.Composable:
@@ -193,13 +228,25 @@ def _inserts(previous: str) -> list[sql.Composable]:
         sql.SQL(
             "i AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
             " unnest(%(item_ids)s::uuid[], %(item_types)s::uuid[], %(item_quantities)s::int[],"
-            " %(item_prices)s::numeric[]) AS v(id, type, quantity, price))"
+            " %(item_prices)s::numeric[], %(item_originals)s::numeric[],"
+            " %(item_discounts)s::numeric[]) AS v(id, type, quantity, price, original, discount))"
         ).format(table=_table(BookingItem), columns=item_columns, row=item_row),
         sql.SQL(
             "tk AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
-            " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[])"
-            " AS v(id, type, code))"
+            " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[],"
+            " %(ticket_attendees)s::text[]) AS v(id, type, code, attendee))"
         ).format(table=_table(Ticket), columns=ticket_columns, row=ticket_row),
+        # Booking a type directly takes the buyer off its waiting list.
+        sql.SQL(
+            "wl AS (UPDATE {table} SET {status} = %(left_status)s WHERE {user} = %(user)s"
+            " AND {type} = ANY(%(item_types)s::uuid[]) AND {status} = %(waiting_status)s"
+            " AND EXISTS (SELECT 1 FROM b))"
+        ).format(
+            table=_table(WaitlistEntry),
+            status=_col(WaitlistEntry, "status"),
+            user=_col(WaitlistEntry, "user"),
+            type=_col(WaitlistEntry, "ticket_type"),
+        ),
         # The confirmation e-mail, for a booking confirmed at once (a hold mails when paid).
         sql.SQL(
             "o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b WHERE %(notify)s)"
@@ -208,14 +255,11 @@ def _inserts(previous: str) -> list[sql.Composable]:
 
 
 @cache
-def booking_statement(lines: int) -> str:
+def booking_statement(lines: int, voucher: bool = False) -> str:
     """The statement for a booking of `lines` ticket types (ids bound as t0.., quantities as
-    q0..); it returns one row, true when the booking was inserted."""
-    parts: list[sql.Composable] = [_event_update()]
-    previous = "ev"
-    for index in range(lines):
-        parts.append(_type_update(index, previous))
-        previous = f"t{index}"
+    q0..), taking a voucher's uses when `voucher`; it returns one row, true when the booking was
+    inserted."""
+    parts, previous = _counter_moves(lines, voucher)
     parts += _inserts(previous)
     statement = sql.SQL("WITH {}\nSELECT EXISTS (SELECT 1 FROM b)").format(
         sql.SQL(",\n").join(parts)
@@ -225,3 +269,4 @@ def booking_statement(lines: int) -> str:
 
 # Built once at import: a model that drifted from this module stops the app from starting.
 booking_statement(1)
+booking_statement(1, voucher=True)

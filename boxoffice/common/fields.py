@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.utils import timezone
@@ -44,3 +46,37 @@ class MoneyField(serializers.DecimalField):
     def to_internal_value(self, data: Any) -> Decimal:
         value = super().to_internal_value(data)
         return value.copy_abs() if value.is_zero() else value
+
+
+class SingleLineField(serializers.CharField):
+    """One line of printable text, whitespace runs collapsed to one space (a name on a ticket):
+    control characters and line breaks are a 400, not something to print."""
+
+    default_error_messages = {"control": "Use printable characters on one line."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not all(char.isprintable() or char == " " for char in value):
+            self.fail("control")
+        return " ".join(value.split())
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name such as `Europe/Berlin`."""
+
+    default_error_messages = {"zone": "Not an IANA time zone name (e.g. Europe/Berlin, UTC)."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in time_zones():
+            self.fail("zone")
+        return value

@@ -26,6 +26,7 @@ class _TicketBrief(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     code = serializers.CharField()
     ticket_type = _TicketTypeBrief()
+    attendee_name = serializers.CharField(help_text="Check it against an ID if the event asks.")
 
 
 class CheckInSerializer(serializers.Serializer[Any]):

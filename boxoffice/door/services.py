@@ -70,6 +70,7 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
             "id": str(ticket.pk),
             "code": ticket.code,
             "ticket_type": {"id": str(ticket.ticket_type_id), "name": ticket.ticket_type.name},
+            "attendee_name": ticket.attendee_name,
         },
         "booking_reference": ticket.booking.reference,
         "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,

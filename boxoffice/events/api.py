@@ -7,9 +7,16 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Q
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -17,12 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.common.api import validated, validated_query
+from boxoffice.common.errors import NotFound, ValidationFailed
 from boxoffice.common.permissions import IsStaffOrReadOnly
+from boxoffice.common.renderers import file_renderers
 from boxoffice.common.schema import problem_responses
-from boxoffice.events import cache, selectors, services
+from boxoffice.events import cache, selectors, services, vouchers
 from boxoffice.events.calendar import event_calendar
 from boxoffice.events.filters import EventFilter
-from boxoffice.events.models import Category, Event, TicketType
+from boxoffice.events.models import Category, Event, TicketType, Voucher
 from boxoffice.events.serializers import (
     AvailabilitySerializer,
     CategoryInputSerializer,
@@ -33,6 +42,9 @@ from boxoffice.events.serializers import (
     EventUpdateSerializer,
     TicketTypeInputSerializer,
     TicketTypeSerializer,
+    VoucherBulkInputSerializer,
+    VoucherInputSerializer,
+    VoucherSerializer,
 )
 
 EVENTS = ["events"]
@@ -136,8 +148,23 @@ class EventListApi(generics.ListAPIView[Event]):
         return Response(_event_body(event.pk, request), status=status.HTTP_201_CREATED)
 
 
+VOUCHER_PARAMETER = OpenApiParameter(
+    name="voucher",
+    type=OpenApiTypes.STR,
+    required=False,
+    description="A voucher code: hidden ticket types it unlocks are shown too.",
+)
+
+
+def _may_manage_something(request: Request) -> bool:
+    user = request.user
+    return bool(user.is_authenticated and (user.is_staff or getattr(user, "is_organizer", False)))
+
+
 def _event_body(event_id: UUID, request: Request) -> dict[str, Any]:
-    return EventSerializer(selectors.event_get(event_id=event_id, user=request.user)).data
+    event = selectors.event_get(event_id=event_id, user=request.user)
+    selectors.event_reveal_types(event=event, user=request.user, voucher=None)
+    return EventSerializer(event).data
 
 
 class EventDetailApi(APIView):
@@ -147,10 +174,19 @@ class EventDetailApi(APIView):
         tags=EVENTS,
         summary="Get an event",
         description="Published and cancelled events are public (cached); drafts are visible to "
-        "their organizer and staff only (404 for everyone else).",
+        "their organizer and staff only (404 for everyone else). Hidden ticket types are listed "
+        "for the organizer and staff, or with `?voucher=` a code that unlocks them.",
+        parameters=[VOUCHER_PARAMETER],
         responses={200: EventSerializer},
     )
     def get(self, request: Request, event_id: UUID) -> HttpResponse:
+        voucher = request.query_params.get("voucher")
+        if voucher or _may_manage_something(request):
+            # A personal view (hidden types revealed): never cached.
+            event = selectors.event_get(event_id=event_id, user=request.user)
+            selectors.event_reveal_types(event=event, user=request.user, voucher=voucher)
+            return Response(EventSerializer(event).data)
+
         def produce() -> tuple[Any, bool]:
             event = selectors.event_get(event_id=event_id, user=request.user)
             return EventSerializer(event).data, selectors.event_is_publicly_cacheable(event)
@@ -202,6 +238,7 @@ class EventDetailApi(APIView):
 
 class EventCalendarApi(APIView):
     permission_classes = (permissions.AllowAny,)
+    renderer_classes = file_renderers("text/calendar")
 
     @extend_schema(
         tags=EVENTS,
@@ -223,11 +260,15 @@ class EventAvailabilityApi(APIView):
     @extend_schema(
         tags=EVENTS,
         summary="Live availability",
-        description="Counters read from the database on every call; never cached.",
+        description="Counters read from the database on every call; never cached. Hidden types "
+        "as for the event.",
+        parameters=[VOUCHER_PARAMETER],
         responses={200: AvailabilitySerializer},
     )
     def get(self, request: Request, event_id: UUID) -> Response:
         event = selectors.event_get(event_id=event_id, user=request.user)
+        voucher = request.query_params.get("voucher")
+        selectors.event_reveal_types(event=event, user=request.user, voucher=voucher)
         response = Response(AvailabilitySerializer(event).data)
         response["Cache-Control"] = "no-store"
         return response
@@ -243,9 +284,19 @@ class TicketTypeListApi(generics.ListAPIView[TicketType]):
         event = selectors.event_get(
             event_id=self.kwargs["event_id"], user=self.request.user, annotated=False
         )
-        return selectors.ticket_type_list(event=event)
+        types = selectors.ticket_type_list(event=event)
+        revealed = selectors.types_revealed(
+            event=event, user=self.request.user, voucher=self.request.query_params.get("voucher")
+        )
+        if revealed is None:
+            return types
+        return types.filter(Q(hidden=False) | Q(pk__in=revealed))
 
-    @extend_schema(tags=TICKET_TYPES, summary="List an event's ticket types (paginated)")
+    @extend_schema(
+        tags=TICKET_TYPES,
+        summary="List an event's ticket types (paginated)",
+        parameters=[VOUCHER_PARAMETER],
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -269,11 +320,21 @@ class TicketTypeDetailApi(APIView):
     permission_classes = (permissions.IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
-        tags=TICKET_TYPES, summary="Get a ticket type", responses={200: TicketTypeSerializer}
+        tags=TICKET_TYPES,
+        summary="Get a ticket type",
+        description="A hidden type is a 404 unless the caller manages the event or `?voucher=` "
+        "unlocks it.",
+        parameters=[VOUCHER_PARAMETER],
+        responses={200: TicketTypeSerializer},
     )
     def get(self, request: Request, event_id: UUID, ticket_type_id: UUID) -> Response:
         event = selectors.event_get(event_id=event_id, user=request.user, annotated=False)
         ticket_type = selectors.ticket_type_get(event=event, ticket_type_id=ticket_type_id)
+        voucher = request.query_params.get("voucher")
+        if not selectors.ticket_type_visible(
+            ticket_type=ticket_type, user=request.user, voucher=voucher
+        ):
+            raise NotFound("No such ticket type for this event.")
         return Response(TicketTypeSerializer(ticket_type).data)
 
     @extend_schema(
@@ -354,4 +415,122 @@ class CategoryDetailApi(APIView):
     )
     def delete(self, request: Request, category_id: UUID) -> Response:
         services.category_delete(category=selectors.category_get(category_id=category_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+VOUCHERS = ["vouchers"]
+
+
+def _voucher_fields(event: Event, data: dict[str, Any]) -> dict[str, Any]:
+    """Input as the service takes it: ticket type ids resolved to this event's types."""
+    fields = dict(data)
+    if "ticket_types" in fields:
+        ids = fields["ticket_types"]
+        types = list(TicketType.objects.filter(event=event, pk__in=ids))
+        if len(types) != len(set(ids)):
+            raise ValidationFailed.for_field("ticket_types", "Only ticket types of this event.")
+        fields["ticket_types"] = types
+    return fields
+
+
+class VoucherListApi(generics.ListAPIView[Voucher]):
+    serializer_class = VoucherSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Voucher.objects.none()
+        event = selectors.event_get_managed(
+            event_id=self.kwargs["event_id"], user=self.request.user
+        )
+        return Voucher.objects.filter(event=event).prefetch_related("ticket_types")
+
+    @extend_schema(tags=VOUCHERS, summary="An event's vouchers", description="Owner or staff.")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=VOUCHERS,
+        summary="Create a voucher",
+        description="Owner or staff. Codes are unique per event, case-insensitive (400 when "
+        "taken). `discount_type` percent (value 0-100, rounded half-up per ticket), fixed "
+        "(amount off per ticket, never below 0) or none (access only; value ignored). "
+        "`max_uses` counts tickets.",
+        request=VoucherInputSerializer,
+        responses={201: VoucherSerializer, **problem_responses(409)},
+    )
+    def post(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        data = _voucher_fields(event, validated(VoucherInputSerializer, request))
+        voucher = vouchers.voucher_create(event=event, **data)
+        return Response(VoucherSerializer(voucher).data, status=status.HTTP_201_CREATED)
+
+
+class VoucherBulkApi(APIView):
+    @extend_schema(
+        tags=VOUCHERS,
+        summary="Create many vouchers",
+        description="Owner or staff: `count` (1-1000) vouchers with random codes after `prefix`, "
+        "otherwise alike. 201 with the list.",
+        request=VoucherBulkInputSerializer,
+        responses={201: VoucherSerializer(many=True), **problem_responses(409)},
+    )
+    def post(self, request: Request, event_id: UUID) -> Response:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        data = _voucher_fields(event, validated(VoucherBulkInputSerializer, request))
+        created = vouchers.vouchers_bulk_create(event=event, **data)
+        return Response(VoucherSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class VoucherCsvApi(APIView):
+    renderer_classes = file_renderers("text/csv")
+
+    @extend_schema(
+        tags=VOUCHERS,
+        summary="Vouchers as CSV",
+        description="Owner or staff: code, discount, uses, window, types (cells that a "
+        "spreadsheet would read as a formula are prefixed with ').",
+        responses={(200, "text/csv"): OpenApiResponse(description="One voucher per row.")},
+    )
+    def get(self, request: Request, event_id: UUID) -> HttpResponse:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        response = HttpResponse(vouchers.vouchers_csv(event=event), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="vouchers-{event.pk}.csv"'
+        return response
+
+
+class VoucherDetailApi(APIView):
+    def _voucher(self, request: Request, event_id: UUID, voucher_id: UUID) -> Voucher:
+        event = selectors.event_get_managed(event_id=event_id, user=request.user)
+        voucher = Voucher.objects.filter(event=event, pk=voucher_id).first()
+        if voucher is None:
+            raise NotFound("No such voucher for this event.")
+        return voucher
+
+    @extend_schema(tags=VOUCHERS, summary="Get a voucher", responses={200: VoucherSerializer})
+    def get(self, request: Request, event_id: UUID, voucher_id: UUID) -> Response:
+        return Response(VoucherSerializer(self._voucher(request, event_id, voucher_id)).data)
+
+    @extend_schema(
+        tags=VOUCHERS,
+        summary="Update a voucher",
+        description="Owner or staff. `max_uses` may not drop below `uses`.",
+        request=VoucherInputSerializer(partial=True),
+        responses={200: VoucherSerializer, **problem_responses(409)},
+    )
+    def patch(self, request: Request, event_id: UUID, voucher_id: UUID) -> Response:
+        voucher = self._voucher(request, event_id, voucher_id)
+        data = _voucher_fields(
+            voucher.event, validated(VoucherInputSerializer, request, partial=True)
+        )
+        voucher = vouchers.voucher_update(voucher=voucher, **data)
+        return Response(VoucherSerializer(voucher).data)
+
+    @extend_schema(
+        tags=VOUCHERS,
+        summary="Delete a voucher",
+        description="Owner or staff; 409 `in_use` once a booking used it.",
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(409)},
+    )
+    def delete(self, request: Request, event_id: UUID, voucher_id: UUID) -> Response:
+        vouchers.voucher_delete(voucher=self._voucher(request, event_id, voucher_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

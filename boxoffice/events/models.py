@@ -37,6 +37,13 @@ class Category(UUIDModel):
         return self.path
 
 
+VOUCHER_CODE_MAX_LENGTH = 64
+
+
+def default_timezone() -> str:
+    return str(settings.TIME_ZONE)
+
+
 class EventStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
@@ -61,7 +68,12 @@ class Event(TimestampedModel):
     max_tickets_per_user = models.PositiveIntegerField(null=True, blank=True)
     # How long a booking with something to pay holds its seats before they go back on sale.
     hold_minutes = models.PositiveSmallIntegerField(default=15)
+    # Sold-out types take a waiting list; freed seats are offered to it first.
+    waitlist_enabled = models.BooleanField(default=True)
     currency = models.CharField(max_length=3)
+    # IANA name of the zone the event takes place in: tickets, e-mails and pages show its local
+    # time (times are stored in UTC like every other).
+    timezone = models.CharField(max_length=64, default=default_timezone)
     status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.DRAFT)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
@@ -107,6 +119,15 @@ class Event(TimestampedModel):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def listed_ticket_types(self) -> list[TicketType]:
+        """The types a response shows: the public ones (hidden types left out), unless a
+        selector revealed more for this caller (events.selectors.event_reveal_types)."""
+        shown: list[TicketType] | None = getattr(self, "_shown_types", None)
+        if shown is not None:
+            return shown
+        return [t for t in self.ticket_types.all() if not t.hidden]
+
 
 class TicketType(TimestampedModel):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ticket_types")
@@ -118,6 +139,11 @@ class TicketType(TimestampedModel):
     sales_start = models.DateTimeField(null=True, blank=True)
     sales_end = models.DateTimeField(null=True, blank=True)
     max_per_booking = models.PositiveSmallIntegerField(default=10)
+    # Each ticket of this type carries its holder's name (given when booking, editable by the
+    # buyer until the ticket is checked in), printed on the ticket.
+    attendee_names_required = models.BooleanField(default=False)
+    # Not listed publicly; bookable only with a voucher that unlocks it (presales, comps).
+    hidden = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["price", "name"]
@@ -155,3 +181,57 @@ class TicketType(TimestampedModel):
     @property
     def quantity_available(self) -> int:
         return self.quantity - self.quantity_sold
+
+
+class DiscountType(models.TextChoices):
+    PERCENT = "percent", "Percent off"
+    FIXED = "fixed", "Amount off"
+    NONE = "none", "No discount (access only)"
+
+
+class Voucher(TimestampedModel):
+    """A code for one event: a discount per ticket, access to hidden types, or both. `uses`
+    counts the tickets of live bookings that used it; the booking statement moves it under
+    `uses + n <= max_uses`, and a released booking gives its share back exactly once."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="vouchers")
+    code = models.CharField(max_length=VOUCHER_CODE_MAX_LENGTH)
+    discount_type = models.CharField(
+        max_length=8, choices=DiscountType.choices, default=DiscountType.NONE
+    )
+    value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # Empty: every type of the event.
+    ticket_types = models.ManyToManyField(TicketType, blank=True, related_name="vouchers")
+    unlocks_hidden = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint("event", Lower("code"), name="voucher_code_unique_per_event"),
+            models.CheckConstraint(condition=Q(max_uses__gte=1), name="voucher_max_uses_positive"),
+            models.CheckConstraint(
+                condition=Q(uses__gte=0, uses__lte=F("max_uses")), name="voucher_uses_within_max"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="voucher_value_nonnegative"),
+            models.CheckConstraint(
+                condition=~Q(discount_type="percent") | Q(value__lte=100),
+                name="voucher_percent_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_type__in=DiscountType.values),
+                name="voucher_discount_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=F("valid_from")),
+                name="voucher_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -29,6 +29,7 @@ from django.utils import timezone
 from boxoffice.accounts.models import User
 from boxoffice.common.exceptions import Forbidden, NotFound
 from boxoffice.events.models import Category, Event, EventStatus, TicketType
+from boxoffice.events.vouchers import hidden_types_unlocked
 
 
 def _authenticated(user: Any) -> User | None:
@@ -46,7 +47,8 @@ def ensure_can_manage_event(*, user: Any, event: Event) -> None:
 
 
 def _types_of_event() -> QuerySet[TicketType, Any]:
-    return TicketType.objects.filter(event=OuterRef("pk")).order_by().values("event")
+    # Public figures (cheapest price, what is left) leave hidden types out.
+    return TicketType.objects.filter(event=OuterRef("pk"), hidden=False).order_by().values("event")
 
 
 def events_annotated(
@@ -152,7 +154,7 @@ def event_tickets_available(event: Event) -> int:
     annotated = getattr(event, "tickets_available", None)
     if annotated is not None:
         return int(annotated)
-    remaining = sum(t.quantity - t.quantity_sold for t in event.ticket_types.all())
+    remaining = sum(t.quantity - t.quantity_sold for t in event.ticket_types.all() if not t.hidden)
     if event.capacity is not None:
         remaining = min(remaining, event.capacity - event.tickets_sold)
     return max(remaining, 0)
@@ -178,3 +180,28 @@ def category_find(*, id_or_slug: str) -> Category | None:
 
 def category_with_descendants(category: Category) -> Q:
     return Q(category__path=category.path) | Q(category__path__startswith=f"{category.path}/")
+
+
+def types_revealed(*, event: Event, user: Any, voucher: str | None) -> frozenset[UUID] | None:
+    """Which hidden types this caller may see: None for all (the organizer, staff), else the
+    ones a valid `voucher` code unlocks (usually none)."""
+    if can_manage_event(user=user, event=event):
+        return None
+    return hidden_types_unlocked(event=event, code=voucher)
+
+
+def event_reveal_types(*, event: Event, user: Any, voucher: str | None) -> Event:
+    """Set what `event.listed_ticket_types` shows this caller: public types plus the hidden
+    ones they may see."""
+    revealed = types_revealed(event=event, user=user, voucher=voucher)
+    event._shown_types = [  # type: ignore[attr-defined]
+        t for t in event.ticket_types.all() if not t.hidden or revealed is None or t.pk in revealed
+    ]
+    return event
+
+
+def ticket_type_visible(*, ticket_type: TicketType, user: Any, voucher: str | None) -> bool:
+    if not ticket_type.hidden:
+        return True
+    revealed = types_revealed(event=ticket_type.event, user=user, voucher=voucher)
+    return revealed is None or ticket_type.pk in revealed

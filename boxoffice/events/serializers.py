@@ -8,8 +8,16 @@ from typing import Any
 from rest_framework import serializers
 
 from boxoffice.common.currencies import ISO_4217
-from boxoffice.common.fields import MoneyField, OffsetDateTimeField
-from boxoffice.events.models import Category, Event, EventStatus, TicketType
+from boxoffice.common.fields import MoneyField, OffsetDateTimeField, TimeZoneField
+from boxoffice.events.models import (
+    VOUCHER_CODE_MAX_LENGTH,
+    Category,
+    DiscountType,
+    Event,
+    EventStatus,
+    TicketType,
+    Voucher,
+)
 from boxoffice.events.selectors import event_tickets_available, ticket_type_on_sale
 
 MAX_QUANTITY = 1_000_000
@@ -73,6 +81,8 @@ class TicketTypeSerializer(_SaleStateMixin, serializers.ModelSerializer[TicketTy
             "sales_start",
             "sales_end",
             "max_per_booking",
+            "attendee_names_required",
+            "hidden",
             "on_sale",
         ]
         read_only_fields = fields
@@ -86,6 +96,14 @@ class TicketTypeInputSerializer(serializers.Serializer[dict[str, Any]]):
     sales_start = OffsetDateTimeField(required=False, allow_null=True)
     sales_end = OffsetDateTimeField(required=False, allow_null=True)
     max_per_booking = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    attendee_names_required = serializers.BooleanField(
+        default=False,
+        help_text="Each ticket of this type must be booked with its attendee's name.",
+    )
+    hidden = serializers.BooleanField(
+        default=False,
+        help_text="Not listed publicly; bookable only with a voucher that unlocks it.",
+    )
 
 
 class EventListSerializer(serializers.ModelSerializer[Event]):
@@ -119,12 +137,14 @@ class EventListSerializer(serializers.ModelSerializer[Event]):
             "end_time",
             "capacity",
             "currency",
+            "timezone",
             "status",
             "min_price",
             "tickets_sold",
             "tickets_available",
             "max_tickets_per_user",
             "hold_minutes",
+            "waitlist_enabled",
             "created_at",
             "updated_at",
         ]
@@ -137,7 +157,12 @@ class EventListSerializer(serializers.ModelSerializer[Event]):
 class EventSerializer(EventListSerializer):
     """One event with its ticket types."""
 
-    ticket_types = TicketTypeSerializer(many=True, read_only=True)
+    ticket_types = TicketTypeSerializer(
+        many=True,
+        read_only=True,
+        source="listed_ticket_types",
+        help_text="Hidden types only for the organizer, staff, or with `?voucher=` unlocking them.",
+    )
 
     class Meta(EventListSerializer.Meta):
         fields = [*EventListSerializer.Meta.fields, "ticket_types"]
@@ -181,6 +206,15 @@ class EventInputSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="ISO 4217 code; defaults to the platform's currency.",
     )
 
+    waitlist_enabled = serializers.BooleanField(
+        required=False, help_text="Sold-out types take a waiting list (default true)."
+    )
+    timezone = TimeZoneField(
+        required=False,
+        help_text="IANA zone the event takes place in (e.g. Europe/Berlin); tickets, e-mails "
+        "and pages show its local time. Defaults to the platform's zone.",
+    )
+
     def validate_currency(self, value: str) -> str:
         return value.upper()
 
@@ -213,7 +247,63 @@ class AvailabilitySerializer(serializers.Serializer[Event]):
     capacity = serializers.IntegerField(read_only=True, allow_null=True)
     tickets_sold = serializers.IntegerField(read_only=True)
     tickets_available = serializers.SerializerMethodField()
-    ticket_types = TicketTypeAvailabilitySerializer(many=True, read_only=True)
+    ticket_types = TicketTypeAvailabilitySerializer(
+        many=True, read_only=True, source="listed_ticket_types"
+    )
 
     def get_tickets_available(self, obj: Event) -> int:
         return event_tickets_available(obj)
+
+
+class VoucherSerializer(serializers.ModelSerializer[Voucher]):
+    ticket_types = serializers.PrimaryKeyRelatedField[TicketType](many=True, read_only=True)
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "id",
+            "code",
+            "discount_type",
+            "value",
+            "max_uses",
+            "uses",
+            "valid_from",
+            "valid_until",
+            "ticket_types",
+            "unlocks_hidden",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class _VoucherFieldsSerializer(serializers.Serializer[dict[str, Any]]):
+    discount_type = serializers.ChoiceField(choices=DiscountType.choices, default=DiscountType.NONE)
+    value = MoneyField(default="0.00", help_text="Percent (0-100) or amount off per ticket.")
+    max_uses = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, default=1, help_text="Counted in tickets."
+    )
+    valid_from = OffsetDateTimeField(required=False, allow_null=True)
+    valid_until = OffsetDateTimeField(required=False, allow_null=True)
+    ticket_types = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=100,
+        help_text="Ticket type ids of this event it applies to; empty: all.",
+    )
+    unlocks_hidden = serializers.BooleanField(default=False)
+
+
+class VoucherInputSerializer(_VoucherFieldsSerializer):
+    code = serializers.CharField(
+        max_length=VOUCHER_CODE_MAX_LENGTH, help_text="Letters, digits, - and _; any case."
+    )
+
+
+class VoucherBulkInputSerializer(_VoucherFieldsSerializer):
+    count = serializers.IntegerField(min_value=1, max_value=1000)
+    prefix = serializers.CharField(
+        max_length=VOUCHER_CODE_MAX_LENGTH - 8,
+        required=False,
+        allow_blank=True,
+        default="",
+    )

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Value
 from django.db.models.functions import Concat, Length, Substr
-from django.utils import timezone
+from django.utils import timezone as tz
 from django.utils.text import slugify
 
 from boxoffice.accounts.models import User
 from boxoffice.common.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from boxoffice.events.cache import categories_cache_invalidate, events_cache_invalidate
+from boxoffice.events.hooks import inventory_freed
 from boxoffice.events.models import Category, Event, EventStatus, TicketType
 
 
@@ -91,11 +92,13 @@ def event_create(
     max_tickets_per_user: int | None = None,
     currency: str | None = None,
     hold_minutes: int = 15,
+    timezone: str | None = None,
+    waitlist_enabled: bool = True,
 ) -> Event:
     """A new draft owned by the caller (organizers and staff only)."""
     if not organizer.is_organizer:
         raise Forbidden("Only organizers and staff can create events.")
-    _check_times(start_time=start_time, end_time=end_time, start_changed=True, now=timezone.now())
+    _check_times(start_time=start_time, end_time=end_time, start_changed=True, now=tz.now())
     return Event.objects.create(
         organizer=organizer,
         title=title,
@@ -109,6 +112,8 @@ def event_create(
         max_tickets_per_user=max_tickets_per_user,
         hold_minutes=hold_minutes,
         currency=currency or settings.DEFAULT_CURRENCY,
+        timezone=timezone or settings.TIME_ZONE,
+        waitlist_enabled=waitlist_enabled,
     )
 
 
@@ -120,7 +125,7 @@ def _apply_status(event: Event, status: str) -> None:
             raise ValidationFailed.for_field(
                 "status", "Add at least one ticket type before publishing."
             )
-        if event.start_time <= timezone.now():
+        if event.start_time <= tz.now():
             raise ValidationFailed.for_field(
                 "status", "An event that has started cannot be published."
             )
@@ -146,7 +151,7 @@ def event_update(*, event: Event, **changes: Any) -> Event:
             start_time=event.start_time,
             end_time=event.end_time,
             start_changed="start_time" in changes,
-            now=timezone.now(),
+            now=tz.now(),
         )
     if event.capacity is not None and event.capacity < event.tickets_sold:
         raise ValidationFailed.for_field(
@@ -185,6 +190,8 @@ def ticket_type_create(
     sales_start: datetime | None = None,
     sales_end: datetime | None = None,
     max_per_booking: int = 10,
+    attendee_names_required: bool = False,
+    hidden: bool = False,
 ) -> TicketType:
     event = _lock_event(event.pk)  # serialises creates, so the cap below holds under any race
     if event.status == EventStatus.CANCELLED:
@@ -204,6 +211,8 @@ def ticket_type_create(
         sales_start=sales_start,
         sales_end=sales_end,
         max_per_booking=max_per_booking,
+        attendee_names_required=attendee_names_required,
+        hidden=hidden,
     )
     try:
         with transaction.atomic():
@@ -219,6 +228,7 @@ def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType
     ticket_type = _lock_ticket_type(ticket_type)
     if ticket_type.event.status == EventStatus.CANCELLED:
         raise EventCancelled()
+    raised = changes.get("quantity", ticket_type.quantity) > ticket_type.quantity
     for name, value in changes.items():
         setattr(ticket_type, name, value)
     if ticket_type.quantity < ticket_type.quantity_sold:
@@ -231,6 +241,8 @@ def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType
             ticket_type.save()
     except IntegrityError as exc:
         raise _ticket_type_name_taken() from exc
+    if raised:  # new seats: the waiting list first (with the event and the type locked)
+        inventory_freed(event_id=ticket_type.event_id, ticket_type_ids=[ticket_type.pk])
     events_cache_invalidate(event_ids=[ticket_type.event_id])
     return ticket_type
 

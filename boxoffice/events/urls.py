@@ -27,6 +27,18 @@ urlpatterns = [
         api.TicketTypeDetailApi.as_view(),
         name="ticket-type-detail",
     ),
+    path("events/<uuid:event_id>/vouchers/", api.VoucherListApi.as_view(), name="voucher-list"),
+    path(
+        "events/<uuid:event_id>/vouchers/bulk/",
+        api.VoucherBulkApi.as_view(),
+        name="voucher-bulk",
+    ),
+    path("events/<uuid:event_id>/vouchers.csv", api.VoucherCsvApi.as_view(), name="voucher-csv"),
+    path(
+        "events/<uuid:event_id>/vouchers/<uuid:voucher_id>/",
+        api.VoucherDetailApi.as_view(),
+        name="voucher-detail",
+    ),
     path("categories/", api.CategoryListApi.as_view(), name="category-list"),
     path("categories/<uuid:category_id>/", api.CategoryDetailApi.as_view(), name="category-detail"),
 ]

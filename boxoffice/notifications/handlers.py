@@ -7,7 +7,7 @@ Message-ID, so a receiving server can drop the rare duplicate of a send that was
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +17,9 @@ from django.template.loader import get_template, render_to_string
 
 from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, User
 from boxoffice.accounts.services import password_reset_link_params
-from boxoffice.bookings.models import Booking, BookingMessage
+from boxoffice.bookings.documents import booking_tickets_pdf, tickets_link
+from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus
+from boxoffice.events.calendar import event_calendar
 from boxoffice.events.models import Event
 from boxoffice.notifications.models import ORGANIZER_NOTIFICATION
 from boxoffice.outbox.models import OutboxMessage
@@ -31,8 +33,16 @@ def _render_plain(name: str, context: dict[str, Any]) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
 
 
+Attachment = tuple[str, bytes, str]  # (file name, content, MIME type)
+
+
 def send_templated_email(
-    *, message: OutboxMessage, to: str, template: str, context: dict[str, Any]
+    *,
+    message: OutboxMessage,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: Sequence[Attachment] = (),
 ) -> None:
     context = {**context, "site_name": "Boxoffice"}
     subject = " ".join(_render_plain(f"emails/{template}/subject.txt", context).split())
@@ -44,6 +54,8 @@ def send_templated_email(
         headers={"Message-ID": f"<{message.pk}@boxoffice>", "X-Boxoffice-Kind": message.kind},
     )
     email.attach_alternative(render_to_string(f"emails/{template}/body.html", context), "text/html")
+    for name, content, mimetype in attachments:
+        email.attach(name, content, mimetype)
     email.send()
 
 
@@ -61,22 +73,42 @@ def _booking(message: OutboxMessage) -> Booking | None:
     return booking
 
 
-def _booking_email(template: str) -> Callable[[OutboxMessage], None]:
+def _ticket_attachments(booking: Booking) -> tuple[list[Attachment], bool]:
+    """The tickets' PDF and the event's .ics, within EMAIL_ATTACHMENTS_MAX_BYTES (the .ics is
+    kept first: it is small); whether the PDF fitted (else the e-mail's link carries it)."""
+    calendar = ("event.ics", event_calendar(event=booking.event), "text/calendar")
+    document = booking_tickets_pdf(booking=booking)
+    pdf = (f"tickets-{booking.reference}.pdf", document, "application/pdf")
+    limit = settings.EMAIL_ATTACHMENTS_MAX_BYTES
+    if len(calendar[1]) + len(pdf[1]) <= limit:
+        return [pdf, calendar], True
+    return ([calendar] if len(calendar[1]) <= limit else []), False
+
+
+def _booking_email(template: str, *, with_tickets: bool = False) -> Handler:
     def handle(message: OutboxMessage) -> None:
         booking = _booking(message)
         if booking is None:
             return
+        context: dict[str, Any] = {
+            "booking": booking,
+            "event": booking.event,
+            "user": booking.user,
+            "items": list(booking.items.all()),
+            "tickets": list(booking.tickets.all()),
+        }
+        context["pay_link"] = f"{settings.PUBLIC_BASE_URL}/bookings/{booking.pk}/"
+        attachments: list[Attachment] = []
+        if with_tickets and booking.status == BookingStatus.CONFIRMED:
+            attachments, attached = _ticket_attachments(booking)
+            context["tickets_link"] = tickets_link(booking=booking)
+            context["tickets_attached"] = attached
         send_templated_email(
             message=message,
             to=booking.user.email,
             template=template,
-            context={
-                "booking": booking,
-                "event": booking.event,
-                "user": booking.user,
-                "items": list(booking.items.all()),
-                "tickets": list(booking.tickets.all()),
-            },
+            context=context,
+            attachments=attachments,
         )
 
     return handle
@@ -119,11 +151,12 @@ def organizer_notification(message: OutboxMessage) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    BookingMessage.CONFIRMED: _booking_email("booking_confirmed"),
+    BookingMessage.CONFIRMED: _booking_email("booking_confirmed", with_tickets=True),
     BookingMessage.CANCELLED: _booking_email("booking_cancelled"),
     BookingMessage.EVENT_CANCELLED: _booking_email("event_cancelled"),
     BookingMessage.EXPIRED: _booking_email("booking_expired"),
     BookingMessage.LATE_PAYMENT_REFUNDED: _booking_email("booking_late_payment_refunded"),
+    BookingMessage.WAITLIST_OFFERED: _booking_email("waitlist_offered"),
     PASSWORD_RESET_MESSAGE: password_reset,
     ORGANIZER_NOTIFICATION: organizer_notification,
 }

@@ -197,3 +197,11 @@ class ManualProvider:
 
     def refund(self, *, payment: Payment, amount: Decimal, key: str) -> RefundResult:
         return RefundResult(provider_ref=f"manual_re_{key}", completed=True)
+
+
+def payment_return_url(*, booking_id: object) -> str:
+    """Where a provider sends the buyer back to: the booking's page (PAYMENTS_RETURN_URL)."""
+    template = (
+        settings.PAYMENTS_RETURN_URL or f"{settings.PUBLIC_BASE_URL}/bookings/{{booking_id}}/"
+    )
+    return str(template).format(booking_id=booking_id)

@@ -15,7 +15,13 @@ import stripe
 from django.conf import settings
 
 from boxoffice.payments.models import Payment, PaymentStatus
-from boxoffice.payments.providers import BadSignature, CreatedPayment, InboundEvent, RefundResult
+from boxoffice.payments.providers import (
+    BadSignature,
+    CreatedPayment,
+    InboundEvent,
+    RefundResult,
+    payment_return_url,
+)
 
 # Currencies Stripe counts in whole units (no minor unit).
 ZERO_DECIMAL = frozenset(
@@ -88,8 +94,8 @@ class StripeProvider:
                         },
                     }
                 ],
-                "success_url": f"{settings.PUBLIC_BASE_URL}/?booking={booking.pk}&paid=1",
-                "cancel_url": f"{settings.PUBLIC_BASE_URL}/?booking={booking.pk}",
+                "success_url": payment_return_url(booking_id=booking.pk),
+                "cancel_url": payment_return_url(booking_id=booking.pk),
                 "client_reference_id": str(booking.pk),
                 "metadata": {"payment_id": str(payment.pk), "booking": booking.reference},
                 "payment_intent_data": {"metadata": {"payment_id": str(payment.pk)}},

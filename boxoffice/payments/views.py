@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from boxoffice.payments.models import Payment
-from boxoffice.payments.providers import FakeProvider, fake_signature
+from boxoffice.payments.providers import FakeProvider, fake_signature, payment_return_url
 from boxoffice.payments.services import webhook_receive
 
 ACTIONS = {"pay": "payment.succeeded", "decline": "payment.failed"}
@@ -47,4 +47,9 @@ def fake_checkout(request: HttpRequest, payment_id: UUID) -> HttpResponse:
         )
         payment.refresh_from_db()
         outcome = "paid" if event_type == "payment.succeeded" else "declined"
-    return render(request, "payments/fake_checkout.html", {"payment": payment, "outcome": outcome})
+    return_url = payment_return_url(booking_id=payment.booking_id)
+    return render(
+        request,
+        "payments/fake_checkout.html",
+        {"payment": payment, "outcome": outcome, "return_url": return_url},
+    )

@@ -51,10 +51,12 @@ def observed(scenario: Callable[[], list[str]], attempts: int = 3) -> list[str]:
 
 
 def naive_record(
-    *, user: User, event: Event, lines: list[tuple[TicketType, int]]
+    *, user: User, request: Any, attendees: dict[Any, tuple[str, ...]]
 ) -> services.BookingCreated | None:
     """The weekend-project version: read the counters, compare, write back absolute values,
     then insert - check-then-act with no lock and no bound in the UPDATE."""
+    event: Event = request.event
+    lines: list[tuple[TicketType, int]] = request.lines
     total = sum(quantity for _, quantity in lines)
     current_event = Event.objects.get(pk=event.pk)
     if (
@@ -79,7 +81,9 @@ def naive_record(
         confirmed_at=timezone.now(),
     )
     items = [
-        BookingItem.objects.create(booking=booking, ticket_type=t, quantity=q, unit_price=t.price)
+        BookingItem.objects.create(
+            booking=booking, ticket_type=t, quantity=q, unit_price=t.price, original_price=t.price
+        )
         for t, q in lines
     ]
     tickets = [
@@ -112,9 +116,16 @@ def flash_sale(*, quantity: int = 50, buyers: int = 200) -> tuple[Outcome, Event
 
 def test_flash_sale_sells_exactly_the_stock() -> None:
     outcome, event = flash_sale()
-    assert outcome.server_errors == 0, (outcome.statuses, outcome.errors[:3])
-    assert outcome.statuses == {201: 50, 409: 150}
-    assert outcome.codes == {"sold_out": 150}
+    # On a loaded machine a request may wait for the row lock past DB_LOCK_TIMEOUT_MS and get
+    # 503 `busy` with Retry-After (the designed answer to overload); nothing else may fail.
+    busy = outcome.codes["busy"]
+    assert outcome.server_errors == busy == outcome.statuses[503], (
+        outcome.statuses,
+        outcome.errors[:3],
+    )
+    assert outcome.statuses[201] == 50
+    assert outcome.statuses[409] + busy == 150
+    assert outcome.codes["sold_out"] == outcome.statuses[409]
     assert inventory_violations(event) == []
     assert Booking.objects.filter(event=event, status__in=LIVE_STATUSES).count() == 50
 

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.bookings import statement
+from boxoffice.bookings.models import WaitlistEntry
 from boxoffice.bookings.services import BookingLine, booking_create
 from boxoffice.events import services as event_services
-from boxoffice.events.models import Event, EventStatus, TicketType
+from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from tests.factories import EventFactory, OrganizerFactory, TicketTypeFactory, UserFactory
 
 
@@ -27,9 +28,13 @@ def test_statement_builds_from_the_current_models(lines: int) -> None:
     renamed without statement.py following."""
     statement.booking_statement.cache_clear()
     sql = statement.booking_statement(lines)
-    for model in (Event, TicketType):
+    for model in (Event, TicketType, WaitlistEntry):
         assert f'"{model._meta.db_table}"' in sql
-    assert sql.count("UPDATE") == lines + 1
+    # the event, each type, and the buyer's waiting-list entries; with a voucher, its uses too
+    assert sql.count("UPDATE") == lines + 2
+    with_voucher = statement.booking_statement(lines, voucher=True)
+    assert with_voucher.count("UPDATE") == lines + 3
+    assert f'"{Voucher._meta.db_table}"' in with_voucher
 
 
 @isolate_apps("boxoffice.bookings")
@@ -127,7 +132,14 @@ def test_plan_uses_indexes_on_the_hot_tables() -> None:
                 },
                 "item_quantities": [1],
                 "item_prices": [1],
+                "item_originals": [1],
+                "item_discounts": [0],
+                "voucher": None,
+                "voucher_uses": 0,
+                "waiting_status": "waiting",
+                "left_status": "left",
                 "ticket_codes": ["c"],
+                "ticket_attendees": [""],
             },
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())

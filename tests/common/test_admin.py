@@ -120,6 +120,7 @@ def test_admin_cannot_bypass_service_rules(
         "start_time_0": "2000-01-01",
         "start_time_1": "10:00:00",
         "currency": "USD",
+        "timezone": "Europe/Lisbon",
         "capacity": "1",
         "ticket_types-TOTAL_FORMS": "1",
         "ticket_types-INITIAL_FORMS": "1",
@@ -133,6 +134,7 @@ def test_admin_cannot_bypass_service_rules(
     event.refresh_from_db()
     ticket_type.refresh_from_db()
     assert event.title == "Renamed"
+    assert event.timezone == "Europe/Lisbon"
     assert (event.currency, event.capacity) == ("EUR", None)
     assert event.start_time > timezone.now()
     assert ticket_type.quantity == 100

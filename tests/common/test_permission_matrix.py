@@ -1,7 +1,9 @@
 """Every operation in the OpenAPI schema x every kind of caller -> the expected status.
 
 The cast: `owner` organizes the event; `attendee` holds a booking for it; `other_attendee` and
-`other_organizer` are strangers to both; `staff` is a staff member (not a superuser). The event
+`other_organizer` are strangers to both; `staff` is a staff member (not a superuser); `door` is
+door staff at the event and `other_door` door staff at another event: both are strangers
+everywhere (as `other_attendee`) except at the door endpoints. The event
 has that booking, so deleting it (or its sold ticket type, or its category) is a 409 even for
 those allowed to try. An operation added to the API without a row here fails
 `test_every_operation_has_a_row`.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -20,8 +22,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from boxoffice.accounts.models import User
 from boxoffice.accounts.services import password_reset_link_params
+from boxoffice.bookings.models import WaitlistEntry
 from boxoffice.bookings.services import BookingLine, booking_create
+from boxoffice.door.models import DoorStaff
 from boxoffice.events.models import Event, TicketType
+from boxoffice.events.vouchers import voucher_create
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -35,16 +40,45 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "attendee", "other_attendee", "other_organizer", "owner", "staff")
+ROLES = (
+    "anonymous",
+    "attendee",
+    "other_attendee",
+    "other_organizer",
+    "owner",
+    "staff",
+    "door",
+    "other_door",
+)
 NEW_PASSWORD = "a-brand-new-passphrase-77"
 
 
 def row(
-    anonymous: int, attendee: int, other_attendee: int, other_organizer: int, owner: int, staff: int
+    anonymous: int,
+    attendee: int,
+    other_attendee: int,
+    other_organizer: int,
+    owner: int,
+    staff: int,
+    *,
+    door: int | None = None,
+    other_door: int | None = None,
 ) -> dict[str, int]:
+    """Door staff answer like `other_attendee` unless a row says otherwise."""
     return dict(
         zip(
-            ROLES, (anonymous, attendee, other_attendee, other_organizer, owner, staff), strict=True
+            ROLES,
+            (
+                anonymous,
+                attendee,
+                other_attendee,
+                other_organizer,
+                owner,
+                staff,
+                other_attendee if door is None else door,
+                other_attendee if other_door is None else other_door,
+            ),
+            strict=True,
         )
     )
 
@@ -111,14 +145,35 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         401, 403, 403, 403, 404, 404
     ),
     # The attendee's ticket is not paid yet: those allowed at the door are told it is not valid.
-    ("POST", "/api/v1/events/{event_id}/checkins/"): row(401, 403, 403, 403, 409, 409),
+    ("POST", "/api/v1/events/{event_id}/checkins/"): row(401, 403, 403, 403, 409, 409, door=409),
     ("DELETE", "/api/v1/events/{event_id}/checkins/{ticket_id}/"): row(
         401, 403, 403, 403, 409, 409
     ),
-    ("GET", "/api/v1/events/{event_id}/checkins/stats/"): MANAGE,
+    ("GET", "/api/v1/events/{event_id}/checkins/stats/"): row(
+        401, 403, 403, 403, 200, 200, door=200
+    ),
     ("POST", "/api/v1/bookings/{booking_id}/tickets/{ticket_id}/reissue/"): row(
         401, 200, 404, 404, 200, 200
     ),
+    ("PATCH", "/api/v1/bookings/{booking_id}/tickets/{ticket_id}/"): row(
+        401, 200, 404, 404, 200, 200
+    ),
+    # The booking is not paid: no tickets to print yet.
+    ("GET", "/api/v1/bookings/{booking_id}/tickets.pdf"): row(401, 409, 404, 404, 409, 409),
+    ("GET", "/api/v1/events/{event_id}/vouchers/"): MANAGE,
+    ("POST", "/api/v1/events/{event_id}/vouchers/"): row(401, 403, 403, 403, 201, 201),
+    ("POST", "/api/v1/events/{event_id}/vouchers/bulk/"): row(401, 403, 403, 403, 201, 201),
+    ("GET", "/api/v1/events/{event_id}/vouchers.csv"): MANAGE,
+    ("GET", "/api/v1/events/{event_id}/vouchers/{voucher_id}/"): MANAGE,
+    ("PATCH", "/api/v1/events/{event_id}/vouchers/{voucher_id}/"): MANAGE,
+    ("DELETE", "/api/v1/events/{event_id}/vouchers/{voucher_id}/"): row(
+        401, 403, 403, 403, 204, 204
+    ),
+    ("GET", "/api/v1/events/{event_id}/waitlist/"): MANAGE,
+    # The type is not sold out: joining is refused to everyone allowed to try.
+    ("POST", "/api/v1/events/{event_id}/waitlist/"): row(401, 409, 409, 409, 409, 409),
+    ("GET", "/api/v1/waitlist/"): SIGNED_IN,
+    ("DELETE", "/api/v1/waitlist/{entry_id}/"): row(401, 200, 404, 404, 404, 404),
     # Providers call it, unsigned requests are refused whoever sends them.
     ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
     ("GET", "/api/v1/admin/analytics/"): STAFF,
@@ -153,11 +208,19 @@ class World:
             "other_organizer": OrganizerFactory(),
             "owner": self.owner,
             "staff": StaffFactory(),
+            "door": UserFactory(),
+            "other_door": UserFactory(),
         }
         self.category = CategoryFactory()
         self.event: Event = EventFactory(organizer=self.owner, category=self.category)
         self.ticket_type: TicketType = TicketTypeFactory(
             event=self.event, name="Regular", quantity=100
+        )
+        for door, event in (("door", self.event), ("other_door", EventFactory())):
+            DoorStaff.objects.create(event=event, user=cast(User, self.users[door]))
+        self.voucher = voucher_create(event=self.event, code="WORLD")
+        self.entry = WaitlistEntry.objects.create(
+            event=self.event, ticket_type=self.ticket_type, user=self.attendee, quantity=1
         )
         self.booking = booking_create(
             user=self.attendee,
@@ -174,6 +237,8 @@ class World:
             .replace("{provider}", "fake")
             .replace("{user_id}", str(self.attendee.pk))
             .replace("{ticket_id}", str(self.booking.tickets.get().pk))
+            .replace("{voucher_id}", str(self.voucher.pk))
+            .replace("{entry_id}", str(self.entry.pk))
         )
 
     def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:
@@ -237,6 +302,24 @@ class World:
             },
             ("POST", "/api/v1/events/{event_id}/door-staff/"): lambda: {
                 "email": self.attendee.email
+            },
+            ("PATCH", "/api/v1/bookings/{booking_id}/tickets/{ticket_id}/"): lambda: {
+                "attendee_name": "Ada Lovelace"
+            },
+            ("POST", "/api/v1/events/{event_id}/vouchers/"): lambda: {
+                "code": "SPRING",
+                "discount_type": "percent",
+                "value": "10",
+                "max_uses": 5,
+            },
+            ("POST", "/api/v1/events/{event_id}/vouchers/bulk/"): lambda: {
+                "count": 3,
+                "prefix": "B-",
+            },
+            ("PATCH", "/api/v1/events/{event_id}/vouchers/{voucher_id}/"): lambda: {"max_uses": 7},
+            ("POST", "/api/v1/events/{event_id}/waitlist/"): lambda: {
+                "ticket_type": str(self.ticket_type.pk),
+                "quantity": 1,
             },
             ("POST", "/api/v1/events/{event_id}/checkins/"): lambda: {
                 "code": self.booking.tickets.get().code

@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -17,6 +18,7 @@ from boxoffice.accounts.services import user_register
 from boxoffice.bookings.models import BookingStatus
 from boxoffice.bookings.services import BookingLine, booking_cancel, booking_create
 from boxoffice.common.exceptions import DomainError
+from boxoffice.door.services import door_staff_add
 from boxoffice.events.models import Category, Event, EventStatus
 from boxoffice.events.services import (
     category_create,
@@ -33,6 +35,7 @@ DEMO_LOGINS = [
     ("organizer", "alice@example.com"),
     ("organizer", "bruno@example.com"),
     ("attendee", "carla@example.com"),
+    ("door staff", "diogo@example.com"),
 ]
 
 EVENTS = [
@@ -43,6 +46,12 @@ EVENTS = [
     ("London Symphony at the Barbican", "classical", "Barbican Hall", "London", "GBP", 400),
     ("Brooklyn Indie Showcase", "rock", "Brooklyn Steel", "New York", "USD", 150),
 ]
+ZONES = {
+    "Lisbon": "Europe/Lisbon",
+    "Porto": "Europe/Lisbon",
+    "London": "Europe/London",
+    "New York": "America/New_York",
+}
 CATEGORIES = [
     ("Music", "music", None),
     ("Jazz", "jazz", "music"),
@@ -130,8 +139,11 @@ class Command(BaseCommand):
         events: list[Event] = []
         now = timezone.now()
         for index, (title, category, venue, city, currency, capacity) in enumerate(EVENTS):
-            start = (now + timedelta(days=14 + 9 * index)).replace(
-                hour=20, minute=0, second=0, microsecond=0
+            zone = ZoneInfo(ZONES[city])
+            start = (
+                (now + timedelta(days=14 + 9 * index))
+                .astimezone(zone)
+                .replace(hour=20, minute=0, second=0, microsecond=0)
             )
             event = event_create(
                 organizer=organizers[index % 2],
@@ -145,6 +157,7 @@ class Command(BaseCommand):
                 capacity=capacity,
                 max_tickets_per_user=8,
                 currency=currency,
+                timezone=ZONES[city],
             )
             # The theatre night is free (bookings confirmed at once); the rest are sold.
             base = Decimal(0) if category == "theatre" else Decimal(rng.choice([25, 35, 45, 60]))
@@ -163,6 +176,9 @@ class Command(BaseCommand):
             )
             events.append(event_update(event=event, status=EventStatus.PUBLISHED))
             self._say(f"{title} ({city}, {currency}, {start:%Y-%m-%d})")
+
+        door_staff_add(event=events[0], email="diogo@example.com")
+        self._say(f"diogo@example.com checks tickets in at {events[0].title}")
 
         self.stdout.write("Booking tickets (most paid, some holds awaiting payment)...")
         booked = cancelled = paid = 0
