@@ -52,7 +52,13 @@ from boxoffice.common.exceptions import (
 from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.events.selectors import ticket_type_on_sale
-from boxoffice.events.vouchers import InvalidVoucher, VoucherUse, voucher_find
+from boxoffice.events.vouchers import (
+    InvalidVoucher,
+    VoucherUse,
+    voucher_find,
+    voucher_lookup,
+    voucher_use,
+)
 from boxoffice.outbox.models import OutboxStatus
 from boxoffice.outbox.services import (
     outbox_dispatch_on_commit,
@@ -136,14 +142,20 @@ def _check_line_shape(lines: Sequence[BookingLine]) -> None:
 
 
 def _load(
-    *, event_id: UUID, lines: Sequence[BookingLine]
-) -> tuple[Event | None, dict[UUID, TicketType]]:
-    """The event and the requested types of it, in one query (two when no line matches)."""
+    *, event_id: UUID, lines: Sequence[BookingLine], voucher_code: str | None = None
+) -> tuple[Event | None, dict[UUID, TicketType], dict[str, Any] | None]:
+    """The event, the requested types of it and (as `voucher_lookup`'s JSON) the voucher for
+    `voucher_code`, in one query; two when no line matches a type of the event, and then the
+    voucher is not read."""
     ids = [line.ticket_type_id for line in lines]
-    rows = list(TicketType.objects.select_related("event").filter(event_id=event_id, id__in=ids))
-    if rows:
-        return rows[0].event, {t.pk: t for t in rows}
-    return Event.objects.filter(id=event_id).first(), {}
+    rows = TicketType.objects.select_related("event").filter(event_id=event_id, id__in=ids)
+    if voucher_code:
+        rows = rows.annotate(voucher_json=voucher_lookup(voucher_code))
+    types = {t.pk: t for t in rows}
+    if not types:
+        return Event.objects.filter(id=event_id).first(), {}, None
+    first = next(iter(types.values()))
+    return first.event, types, getattr(first, "voucher_json", None)
 
 
 def _check_bookable(event: Event | None, *, now: datetime) -> Event:
@@ -232,9 +244,15 @@ def _validate_request(
     """Every check that needs no lock: ids, limits, sales windows, event state, the voucher."""
     _check_line_shape(lines)
     now = timezone.now()
-    loaded, types = _load(event_id=event_id, lines=lines)
+    loaded, types, found = _load(event_id=event_id, lines=lines, voucher_code=voucher_code)
     event = _check_bookable(loaded, now=now)
-    voucher = voucher_find(event=event, code=voucher_code, now=now) if voucher_code else None
+    voucher = None
+    if voucher_code:
+        voucher = (
+            voucher_use(found, now=now)
+            if types
+            else voucher_find(event=event, code=voucher_code, now=now)
+        )
     resolved = _resolve_lines(event=event, types=types, lines=lines, now=now, voucher=voucher)
     total = sum(quantity for _, quantity in resolved)
     if event.max_tickets_per_user is not None and total > event.max_tickets_per_user:

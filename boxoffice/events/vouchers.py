@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DecimalField, Field, JSONField, Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from psycopg import sql
 
 from boxoffice.common.errors import Conflict, ValidationFailed
 from boxoffice.events.models import (
@@ -59,22 +62,86 @@ class VoucherUse:
         return self.voucher.unlocks_hidden and self.covers(ticket_type)
 
 
-def voucher_find(*, event: Event, code: str, now: datetime | None = None) -> VoucherUse:
-    """The event's voucher for `code` (any case), valid now; InvalidVoucher otherwise."""
-    now = now or timezone.now()
-    # One query: the voucher and the ids of the types it covers (the booking's hot path).
-    voucher = (
-        Voucher.objects.filter(event_id=event.pk, code__iexact=code.strip())
-        .annotate(type_ids=ArrayAgg("ticket_types__id", filter=Q(ticket_types__isnull=False)))
-        .first()
+def _column_name(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise RuntimeError(f"voucher lookup: {model.__name__}.{name} is not a column")
+    return field.column
+
+
+def _column(model: type[Model], name: str) -> sql.Identifier:
+    return sql.Identifier(_column_name(model, name))
+
+
+@cache
+def _lookup_sql(event_ref: tuple[str, str] | None) -> str:
+    """A scalar subquery: the voucher of one event whose code is the parameter (any case, by the
+    unique index on lower(code)) as one jsonb value of its columns (decimals as text, so no
+    float creeps in) and the ids of the types it covers; NULL when there is none. The event is
+    the column `event_ref` (table, column) of the outer query, or a parameter before the code.
+    Built once from the models' metadata, as the booking statement is."""
+    through = Voucher.ticket_types.through
+    pairs = [
+        sql.SQL("{}, v.{}{}").format(
+            sql.Literal(field.attname),
+            sql.Identifier(field.column),
+            sql.SQL("::text" if isinstance(field, DecimalField) else ""),
+        )
+        for field in Voucher._meta.concrete_fields
+    ]
+    pairs.append(
+        sql.SQL("'covered_type_ids', ARRAY(SELECT c.{} FROM {} c WHERE c.{} = v.{})").format(
+            _column(through, "tickettype"),
+            sql.Identifier(through._meta.db_table),
+            _column(through, "voucher"),
+            _column(Voucher, "id"),
+        )
     )
-    if voucher is None:
+    event = sql.Identifier(*event_ref) if event_ref else sql.Placeholder()
+    query = sql.SQL(
+        "(SELECT jsonb_build_object({}) FROM {} v"
+        " WHERE v.{} = {} AND lower(v.{}) = lower(%s) LIMIT 1)"
+    ).format(
+        sql.SQL(", ").join(pairs),
+        sql.Identifier(Voucher._meta.db_table),
+        _column(Voucher, "event"),
+        event,
+        _column(Voucher, "code"),
+    )
+    return query.as_string(None)
+
+
+def voucher_lookup(code: str) -> RawSQL:
+    """The event's voucher for `code` (any case) as a JSON annotation on a query of the event's
+    ticket types: a booking with a voucher reads it in the same round trip as its types.
+    `voucher_use` turns the value into a VoucherUse."""
+    event_ref = (TicketType._meta.db_table, _column_name(TicketType, "event"))
+    return RawSQL(_lookup_sql(event_ref), [code.strip()], output_field=JSONField())  # noqa: S611
+
+
+def voucher_use(data: dict[str, Any] | None, *, now: datetime | None = None) -> VoucherUse:
+    """The voucher `voucher_lookup` found, valid now; InvalidVoucher when none was, or when it
+    is outside its validity window."""
+    if data is None:
         raise InvalidVoucher.because("No such voucher for this event.")
+    fields = Voucher._meta.concrete_fields
+    voucher = Voucher.from_db(
+        None, [f.attname for f in fields], [f.to_python(data[f.attname]) for f in fields]
+    )
+    now = now or timezone.now()
     if voucher.valid_from is not None and voucher.valid_from > now:
         raise InvalidVoucher.because("This voucher is not valid yet.")
     if voucher.valid_until is not None and voucher.valid_until <= now:
         raise InvalidVoucher.because("This voucher has expired.")
-    return VoucherUse(voucher, frozenset(voucher.type_ids or ()))
+    return VoucherUse(voucher, frozenset(UUID(i) for i in data["covered_type_ids"]))
+
+
+def voucher_find(*, event: Event, code: str, now: datetime | None = None) -> VoucherUse:
+    """The event's voucher for `code` (any case), valid now; InvalidVoucher otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + _lookup_sql(None), [event.pk, code.strip()])
+        found = cursor.fetchone()[0]
+    return voucher_use(json.loads(found) if found is not None else None, now=now)
 
 
 def hidden_types_unlocked(*, event: Event, code: str | None) -> frozenset[UUID]:

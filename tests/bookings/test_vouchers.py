@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -208,6 +210,26 @@ class TestPricing:
         assert voucher.uses == 2
         response = book(client_for(attendee), [(other, 1)], "seats")
         assert_problem(response, 400, "invalid_voucher")
+
+    def test_a_voucher_is_read_with_the_types_not_in_a_query_of_its_own(
+        self, client_for: Any, attendee: User, event: Event, seat: TicketType
+    ) -> None:
+        voucher_create(
+            event=event,
+            code="Q1",
+            discount_type="fixed",
+            value=Decimal("0.01"),
+            max_uses=10,
+            ticket_types=[seat],
+        )
+        api = client_for(attendee)
+        counts = []
+        for code in (None, "q1"):
+            with CaptureQueriesContext(connection) as queries:
+                assert book(api, [(seat, 1)], code).status_code == 201
+            counts.append(len(queries))
+        assert counts[0] == counts[1]
+        assert Booking.objects.filter(voucher__code="Q1", total_amount=Decimal("19.98")).exists()
 
     @pytest.mark.parametrize(
         ("window", "message"),
