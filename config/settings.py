@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "boxoffice.outbox",
     "boxoffice.accounts",
     "boxoffice.events",
+    "boxoffice.waitingroom",
     "boxoffice.bookings",
     "boxoffice.payments",
     "boxoffice.door",
@@ -300,6 +301,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "boxoffice.bookings.tasks.idempotency_purge_task",
         "schedule": 3600.0,
     },
+    "queue-tick": {
+        "task": "boxoffice.waitingroom.tasks.queue_tick_task",
+        "schedule": float(env.int("QUEUE_TICK_SECONDS", default=5)),
+    },
     "holds-expire": {
         "task": "boxoffice.bookings.tasks.holds_expire_task",
         "schedule": float(env.int("HOLD_SWEEP_SECONDS", default=60)),
@@ -318,6 +323,13 @@ OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery" if CELERY_BROKER_U
 IDEMPOTENCY_TTL_HOURS = 24
 # An overdue hold is released at most this long after it expires, with or without traffic.
 HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))
+
+# --- Waiting room ------------------------------------------------------------------------------
+# The scheduler admits from each open queue this often (Celery beat, or the relay loop without a
+# broker); a pass is good for QUEUE_PASS_MINUTES after admission and for this many bookings.
+QUEUE_TICK_SECONDS = float(env.int("QUEUE_TICK_SECONDS", default=5))
+QUEUE_PASS_MINUTES = env.int("QUEUE_PASS_MINUTES", default=10)
+QUEUE_BOOKINGS_PER_PASS = env.int("QUEUE_BOOKINGS_PER_PASS", default=1)
 
 # --- Payments ----------------------------------------------------------------------------------
 # Starting a payment extends the hold once, to at least now + this.

@@ -10,6 +10,7 @@ from boxoffice.payments.views import fake_checkout
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("boxoffice.accounts.urls")),
     path("", include("boxoffice.events.urls")),
+    path("", include("boxoffice.waitingroom.urls")),
     path("", include("boxoffice.bookings.urls")),
     path("", include("boxoffice.payments.urls")),
     path("", include("boxoffice.door.urls")),

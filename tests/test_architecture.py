@@ -24,6 +24,7 @@ LAYERS = [
     {"outbox"},
     {"accounts"},
     {"events"},
+    {"waitingroom"},
     {"bookings"},
     {"payments", "door", "notifications"},
     {"analytics", "staff"},

@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.settings import api_settings
 
 VERSION_CLAIM = "ver"
 FAMILY_CLAIM = "fam"
@@ -28,7 +29,23 @@ class JWTAuthentication(SimpleJWTAuthentication):
         return user
 
 
+class JWTSignatureAuthentication(JWTAuthentication):
+    """The same bearer token checked by its signature and expiry alone: no user query, so
+    revocation is not seen. Only for reads that are cheap, harmless and bound to the token's
+    user id anyway (a waiting-room poll); every write keeps JWTAuthentication."""
+
+    def get_user(self, validated_token: Any) -> Any:
+        return api_settings.TOKEN_USER_CLASS(validated_token)
+
+
 class JWTAuthenticationScheme(SimpleJWTScheme):
     """OpenAPI: the same Bearer scheme as simplejwt's own class."""
 
     target_class = "boxoffice.accounts.authentication.JWTAuthentication"
+
+
+class JWTSignatureAuthenticationScheme(SimpleJWTScheme):
+    """OpenAPI: the same bearer token, under its own name (checked by signature only)."""
+
+    target_class = "boxoffice.accounts.authentication.JWTSignatureAuthentication"
+    name = "jwtSignatureAuth"

@@ -42,6 +42,7 @@ from boxoffice.common.schema import problem_responses
 from boxoffice.common.throttling import BookingThrottle, UserRateThrottle
 from boxoffice.events.selectors import event_get, event_get_managed
 from boxoffice.events.serializers import EventSerializer
+from boxoffice.waitingroom.services import QueuePassRequired
 
 TAG = ["bookings"]
 
@@ -53,6 +54,13 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     description="1-255 characters. The first response for (you, key) is kept for 24 hours and "
     "replayed for a repeat with the same body (header `Idempotent-Replayed: true`); a different "
     "body answers 422, a repeat while the first is running 409 `idempotency_in_progress`.",
+)
+QUEUE_PASS_PARAMETER = OpenApiParameter(
+    name="Queue-Pass",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The caller's waiting-room pass for the event, needed while its queue is on.",
 )
 
 
@@ -97,10 +105,14 @@ class BookingListApi(generics.ListAPIView[Booking]):
         "a quantity outside 1..`max_per_booking`, a type of another event or listed twice, a "
         "type not on sale, an event not open for booking, or more than the event's "
         "`max_tickets_per_user` (code `ticket_limit_exceeded`). 503 `busy` with `Retry-After` "
-        "when the tickets are too contended to answer in time.",
-        parameters=[IDEMPOTENCY_PARAMETER],
+        "when the tickets are too contended to answer in time. While the event's waiting room "
+        "is on, the `Queue-Pass` header must carry the caller's pass for this event (from "
+        "GET /events/{id}/queue/{token}/ once admitted): 428 `queue_pass_required` without a "
+        "valid one (never stored under an Idempotency-Key), 409 `queue_pass_used` once the "
+        "pass has booked, 503 `queue_unavailable` when the queue's store is down.",
+        parameters=[IDEMPOTENCY_PARAMETER, QUEUE_PASS_PARAMETER],
         request=BookingInputSerializer,
-        responses={201: BookingSerializer, **problem_responses(409, 422)},
+        responses={201: BookingSerializer, **problem_responses(409, 422, 428)},
     )
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
@@ -131,6 +143,7 @@ class BookingListApi(generics.ListAPIView[Booking]):
                 for item in data["items"]
             ],
             voucher=data.get("voucher"),
+            queue_pass=request.headers.get("Queue-Pass"),
         )
         return idempotency.StoredResponse(status.HTTP_201_CREATED, BookingSerializer(booking).data)
 
@@ -139,7 +152,9 @@ class BookingListApi(generics.ListAPIView[Booking]):
         if not isinstance(exc, DomainError | ValidationError):
             return None
         problem = problem_exception_handler(exc, {"request": request, "view": self})
-        if problem is None or problem.status_code >= 500:
+        if problem is None or problem.status_code >= 500 or isinstance(exc, QueuePassRequired):
+            # A missing or stale queue pass is not the key's answer: the same request is retried
+            # with the pass once the queue admits the buyer.
             return None
         return idempotency.StoredResponse(problem.status_code, problem.data)
 

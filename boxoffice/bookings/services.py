@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -65,6 +66,7 @@ from boxoffice.outbox.services import (
     outbox_message_new,
     outbox_messages_create,
 )
+from boxoffice.waitingroom.services import queue_admission_done, queue_pass_claim
 
 MAX_LINES = 20
 
@@ -479,16 +481,30 @@ def _refusal(request: _Request) -> DomainError:
 
 
 def booking_create(
-    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None = None
+    *,
+    user: User,
+    event_id: UUID,
+    lines: Sequence[BookingLine],
+    voucher: str | None = None,
+    queue_pass: str | None = None,
 ) -> Booking:
     """Book several ticket types of one event, all or nothing, at server-side prices."""
-    return booking_book(user=user, event_id=event_id, lines=lines, voucher=voucher).booking
+    return booking_book(
+        user=user, event_id=event_id, lines=lines, voucher=voucher, queue_pass=queue_pass
+    ).booking
 
 
 def booking_book(
-    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None = None
+    *,
+    user: User,
+    event_id: UUID,
+    lines: Sequence[BookingLine],
+    voucher: str | None = None,
+    queue_pass: str | None = None,
 ) -> BookingCreated:
-    """booking_create, returning the items and tickets written too (for the response).
+    """booking_create, returning the items and tickets written too (for the response). While
+    the event's waiting room is on, `queue_pass` must be a valid pass of this user's admission
+    (428 `queue_pass_required` otherwise; it is spent only by a booking that is made).
 
     A sold-out refusal while the event has overdue holds expires those first (their own short
     transactions) and tries once more, so a lagging expiry task never turns buyers away."""
@@ -496,18 +512,41 @@ def booking_book(
         replace(line, attendees=tuple(attendee_name_clean(name) for name in line.attendees))
         for line in lines
     ]
+    book = partial(
+        _book, user=user, event_id=event_id, lines=lines, voucher=voucher, queue_pass=queue_pass
+    )
     try:
-        return _book(user=user, event_id=event_id, lines=lines, voucher=voucher)
+        return book()
     except (SoldOut, VoucherExhausted):
         if not holds_expire(event_id=event_id):
             raise
-    return _book(user=user, event_id=event_id, lines=lines, voucher=voucher)
+    return book()
 
 
 def _book(
-    *, user: User, event_id: UUID, lines: Sequence[BookingLine], voucher: str | None
+    *,
+    user: User,
+    event_id: UUID,
+    lines: Sequence[BookingLine],
+    voucher: str | None,
+    queue_pass: str | None,
 ) -> BookingCreated:
     request = _validate_request(event_id=event_id, lines=lines, voucher_code=voucher)
+    # The queue pass is checked by its signature (no query) and claimed in the queue's store;
+    # the claim is given back if the booking is refused.
+    admission = queue_pass_claim(event=request.event, user=user, queue_pass=queue_pass)
+    booked = False
+    try:
+        created = _book_validated(user=user, request=request, lines=lines)
+        booked = True
+        return created
+    finally:
+        queue_admission_done(admission, booked=booked)
+
+
+def _book_validated(
+    *, user: User, request: _Request, lines: Sequence[BookingLine]
+) -> BookingCreated:
     event = request.event
     total = sum(quantity for _, quantity in request.lines)
     for _attempt in range(3):

@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     413: "Request body too large.",
     415: "Request bodies must be `application/json`.",
     422: "Idempotency key reused with a different body.",
+    428: "The event sells through its waiting room: a valid `Queue-Pass` is required.",
     429: "Throttled; see `Retry-After`.",
     503: "A dependency is down or busy; see `Retry-After`.",
 }

@@ -70,6 +70,13 @@ class Event(TimestampedModel):
     hold_minutes = models.PositiveSmallIntegerField(default=15)
     # Sold-out types take a waiting list; freed seats are offered to it first.
     waitlist_enabled = models.BooleanField(default=True)
+    # Waiting room (boxoffice.waitingroom): while enabled, a booking needs a queue pass, and the
+    # queue admits at most `queue_rate_per_minute` people a minute from `queue_opens_at` (null:
+    # open now), with at most `queue_active_limit` admitted and not yet done (null: the rate).
+    queue_enabled = models.BooleanField(default=False)
+    queue_rate_per_minute = models.PositiveIntegerField(default=60)
+    queue_opens_at = models.DateTimeField(null=True, blank=True)
+    queue_active_limit = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
     # IANA name of the zone the event takes place in: tickets, e-mails and pages show its local
     # time (times are stored in UTC like every other).
@@ -106,6 +113,15 @@ class Event(TimestampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=EventStatus.values), name="event_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(queue_rate_per_minute__gte=1, queue_rate_per_minute__lte=100_000),
+                name="event_queue_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(queue_active_limit__isnull=True)
+                | Q(queue_active_limit__gte=1, queue_active_limit__lte=100_000),
+                name="event_queue_active_limit_range",
             ),
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="event_currency_iso"

@@ -145,6 +145,10 @@ class EventListSerializer(serializers.ModelSerializer[Event]):
             "max_tickets_per_user",
             "hold_minutes",
             "waitlist_enabled",
+            "queue_enabled",
+            "queue_rate_per_minute",
+            "queue_opens_at",
+            "queue_active_limit",
             "created_at",
             "updated_at",
         ]
@@ -213,6 +217,29 @@ class EventInputSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         help_text="IANA zone the event takes place in (e.g. Europe/Berlin); tickets, e-mails "
         "and pages show its local time. Defaults to the platform's zone.",
+    )
+    queue_enabled = serializers.BooleanField(
+        required=False,
+        help_text="Sell through a waiting room: booking needs a queue pass (default false).",
+    )
+    queue_rate_per_minute = serializers.IntegerField(
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        help_text="People the queue admits per minute, spread over the minute (default 60).",
+    )
+    queue_opens_at = OffsetDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the queue starts admitting; who joins before is shuffled then. Null: now.",
+    )
+    queue_active_limit = serializers.IntegerField(
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        allow_null=True,
+        help_text="At most this many admitted people who have not booked yet and whose pass is "
+        "still good; null: the rate.",
     )
 
     def validate_currency(self, value: str) -> str:

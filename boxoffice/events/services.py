@@ -94,6 +94,10 @@ def event_create(
     hold_minutes: int = 15,
     timezone: str | None = None,
     waitlist_enabled: bool = True,
+    queue_enabled: bool = False,
+    queue_rate_per_minute: int = 60,
+    queue_opens_at: datetime | None = None,
+    queue_active_limit: int | None = None,
 ) -> Event:
     """A new draft owned by the caller (organizers and staff only)."""
     if not organizer.is_organizer:
@@ -114,6 +118,10 @@ def event_create(
         currency=currency or settings.DEFAULT_CURRENCY,
         timezone=timezone or settings.TIME_ZONE,
         waitlist_enabled=waitlist_enabled,
+        queue_enabled=queue_enabled,
+        queue_rate_per_minute=queue_rate_per_minute,
+        queue_opens_at=queue_opens_at,
+        queue_active_limit=queue_active_limit,
     )
 
 

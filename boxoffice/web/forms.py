@@ -235,6 +235,26 @@ class EventForm(forms.Form):
     waitlist_enabled = forms.BooleanField(
         label="Waiting list for sold-out tickets", required=False, initial=True
     )
+    queue_enabled = forms.BooleanField(
+        label="Sell through a waiting room",
+        required=False,
+        help_text="Buyers join a queue and are let in to book a set number a minute.",
+    )
+    queue_rate_per_minute = forms.IntegerField(
+        label="People let in per minute", min_value=1, max_value=100_000, initial=60
+    )
+    queue_opens_at = LocalDateTimeField(
+        label="Queue opens",
+        required=False,
+        help_text="Local time; who joins before is shuffled when it opens. Empty: now.",
+    )
+    queue_active_limit = forms.IntegerField(
+        label="At most this many let in and still choosing",
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        help_text="Empty: the number per minute.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from boxoffice.web.views import account, bookings, console, door, storefront
+from boxoffice.web.views import account, bookings, console, door, queue, storefront
 
 app_name = "web"
 
@@ -13,6 +13,12 @@ urlpatterns = [
         name="event-availability",
     ),
     path("events/<uuid:event_id>/book/", storefront.event_book, name="event-book"),
+    path("events/<uuid:event_id>/queue/", queue.event_queue, name="event-queue"),
+    path(
+        "events/<uuid:event_id>/queue/status/",
+        queue.event_queue_status,
+        name="event-queue-status",
+    ),
     path(
         "events/<uuid:event_id>/waitlist/<uuid:ticket_type_id>/",
         storefront.event_waitlist_join,
@@ -70,6 +76,11 @@ urlpatterns += [
         name="console-bookings",
     ),
     path("console/events/<uuid:event_id>/notify/", console.event_notify, name="console-notify"),
+    path(
+        "console/events/<uuid:event_id>/queue/",
+        console.event_queue_stats,
+        name="console-queue",
+    ),
     path(
         "console/events/<uuid:event_id>/vouchers/",
         console.event_vouchers,

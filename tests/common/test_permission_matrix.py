@@ -12,6 +12,7 @@ those allowed to try. An operation added to the API without a row here fails
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -27,6 +28,8 @@ from boxoffice.bookings.services import BookingLine, booking_create
 from boxoffice.door.models import DoorStaff
 from boxoffice.events.models import Event, TicketType
 from boxoffice.events.vouchers import voucher_create
+from boxoffice.waitingroom.services import queue_config
+from boxoffice.waitingroom.store import queue_store
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -173,6 +176,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # The type is not sold out: joining is refused to everyone allowed to try.
     ("POST", "/api/v1/events/{event_id}/waitlist/"): row(401, 409, 409, 409, 409, 409),
     ("GET", "/api/v1/waitlist/"): SIGNED_IN,
+    # The event has no active queue: joining is refused to everyone allowed to try.
+    ("POST", "/api/v1/events/{event_id}/queue/"): row(401, 409, 409, 409, 409, 409),
+    ("GET", "/api/v1/events/{event_id}/queue/{token}/"): row(401, 200, 404, 404, 404, 404),
+    ("GET", "/api/v1/events/{event_id}/queue/stats/"): MANAGE,
     ("DELETE", "/api/v1/waitlist/{entry_id}/"): row(401, 200, 404, 404, 404, 404),
     # Providers call it, unsigned requests are refused whoever sends them.
     ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
@@ -228,6 +235,20 @@ class World:
             lines=[BookingLine(self.ticket_type.pk, 1)],
         )
 
+        # The attendee's place in the event's queue (the event sells without one: joining is
+        # refused, and a booking needs no pass).
+        self.queue_token = (
+            queue_store()
+            .join(
+                config=queue_config(self.event),
+                user_id=str(self.attendee.pk),
+                token="matrix-queue-token",
+                early_score=None,
+                now=time.time(),
+            )
+            .token
+        )
+
     def url(self, path: str) -> str:
         return (
             path.replace("{event_id}", str(self.event.pk))
@@ -239,6 +260,7 @@ class World:
             .replace("{ticket_id}", str(self.booking.tickets.get().pk))
             .replace("{voucher_id}", str(self.voucher.pk))
             .replace("{entry_id}", str(self.entry.pk))
+            .replace("{token}", self.queue_token)
         )
 
     def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:

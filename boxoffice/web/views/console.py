@@ -37,6 +37,8 @@ from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.events.selectors import can_manage_event, event_get_managed, ticket_type_get
 from boxoffice.notifications.services import event_notify_attendees
 from boxoffice.payments.services import booking_mark_paid, booking_refund
+from boxoffice.waitingroom.services import queue_config, queue_stats
+from boxoffice.waitingroom.store import QueueUnavailable
 from boxoffice.web.errors import form_add_domain_error, http_errors, message_of
 from boxoffice.web.forms import (
     BookingSearchForm,
@@ -64,6 +66,10 @@ EVENT_FIELDS = [
     "hold_minutes",
     "currency",
     "waitlist_enabled",
+    "queue_enabled",
+    "queue_rate_per_minute",
+    "queue_opens_at",
+    "queue_active_limit",
 ]
 TYPE_FIELDS = [
     "name",
@@ -120,6 +126,8 @@ def _event_initial(event: Event) -> dict[str, Any]:
     initial = {name: getattr(event, name) for name in EVENT_FIELDS}
     initial["start_time"] = local_input(event.start_time, event.timezone)
     initial["end_time"] = local_input(event.end_time, event.timezone)
+    if event.queue_opens_at is not None:
+        initial["queue_opens_at"] = local_input(event.queue_opens_at, event.timezone)
     return initial
 
 
@@ -131,7 +139,13 @@ def event_new(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only organizers create events.")
     initial = {"timezone": settings.TIME_ZONE, "currency": settings.DEFAULT_CURRENCY}
     form = EventForm(
-        request.POST or None, initial={**initial, "hold_minutes": 15, "waitlist_enabled": True}
+        request.POST or None,
+        initial={
+            **initial,
+            "hold_minutes": 15,
+            "waitlist_enabled": True,
+            "queue_rate_per_minute": 60,
+        },
     )
     if request.method == "POST" and _valid_in_zone(form, request.POST.get("timezone", "")):
         event = _save(
@@ -217,6 +231,23 @@ def event_edit(request: HttpRequest, event_id: UUID) -> HttpResponse:
         if saved is not None:
             return redirect("web:console-event", event_id=event.pk)
     return _event_page(request, event, form=form, status=400)
+
+
+@require_GET
+@login_required
+@http_errors
+def event_queue_stats(request: HttpRequest, event_id: UUID) -> HttpResponse:
+    """The waiting room's live figures (the console's event page polls this)."""
+    event = event_get_managed(event_id=event_id, user=request.user)
+    config = queue_config(event)
+    context: dict[str, Any] = {"rate": config.rate_per_minute, "limit": config.active_limit}
+    try:
+        context["waiting_room"] = queue_stats(event=event)
+    except QueueUnavailable:
+        context["unavailable"] = True
+    response = render(request, "web/partials/queue_stats.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -33,8 +33,10 @@ from boxoffice.events.selectors import (
     event_reveal_types,
     ticket_type_on_sale,
 )
+from boxoffice.waitingroom.services import QueuePassRequired
 from boxoffice.web.errors import form_add_domain_error, http_errors, message_of
 from boxoffice.web.forms import BookingForm, EventSearchForm
+from boxoffice.web.views.queue import queue_pass_forget, queue_pass_of, queue_session
 
 PAGE_SIZE = 12
 # A double click's second request waits this long for the first to finish, then replays it.
@@ -147,6 +149,7 @@ def _event_page(
             "json_ld": _json_ld(event, request, [s for s in states if not s.ticket_type.hidden]),
             "is_open": bool(selling),
             "voucher": voucher,
+            "queue": queue_session(request, event),
         },
         status=status,
     )
@@ -201,21 +204,33 @@ def event_book(request: HttpRequest, event_id: str) -> HttpResponse:
         "voucher": voucher,
     }
 
+    queue_pass = queue_pass_of(request, event)
+
     def run() -> idempotency.StoredResponse:
-        booking = services.booking_book(user=user, event_id=event.pk, lines=lines, voucher=voucher)
+        booking = services.booking_book(
+            user=user, event_id=event.pk, lines=lines, voucher=voucher, queue_pass=queue_pass
+        )
         return idempotency.StoredResponse(201, {"id": str(booking.pk)})
 
     def refusal(exc: Exception) -> idempotency.StoredResponse | None:
         if not isinstance(exc, DomainError) or exc.status >= 500:
             return None
+        if isinstance(exc, QueuePassRequired):
+            return None  # not this form's answer: the buyer books again once admitted
         return idempotency.StoredResponse(
             exc.status, {"detail": exc.detail, "errors": exc.errors or {}}
         )
 
-    answer = _answer_once(
-        user=user, key=f"web:{form.cleaned_data['key']}", body=body, run=run, refusal=refusal
-    )
+    try:
+        answer = _answer_once(
+            user=user, key=f"web:{form.cleaned_data['key']}", body=body, run=run, refusal=refusal
+        )
+    except QueuePassRequired as exc:
+        queue_pass_forget(request, event)
+        messages.error(request, f"{exc.detail}")
+        return redirect("web:event", event_id=event.pk)
     if answer.status == 201:
+        queue_pass_forget(request, event, place=True)
         return redirect("web:booking", booking_id=answer.body["id"])
     refused = DomainError(answer.body.get("detail"), errors=answer.body.get("errors"))
     form_add_domain_error(form, refused, fields=form.field_for)
