@@ -7,7 +7,10 @@
    cost under 10 %); then the same on a type that is nearly sold out.
 3. The door: check-ins of distinct valid tickets of one event by 64 gates at once.
 4. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
-5. Correctness: counters equal confirmed items, no oversell, the clients' 201s equal the rows,
+5. The waiting room (bench/queue_sale.py): 5,000 visitors for 500 seats through an event's
+   queue at 256 connections, beside the unqueued flash sale at 256; and a queue poll against the
+   trivial endpoint at 64 clients.
+6. Correctness: counters equal confirmed items, no oversell, the clients' 201s equal the rows,
    every ticket admitted at most once and one log entry per admission.
 
 Prints a table and writes bench/results/<UTC date>.json. Runs on its own database
@@ -25,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.queue_sale import spearman
 from devtools import harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +40,13 @@ TARGETS = {
     "voucher_64_vs_flash_64": 0.90,
     "flash_256_p99_ms": 250.0,
     "cached_list_vs_trivial": 0.60,
+    "queued_booking_p99_ms": 250.0,
+    "queue_poll_vs_trivial": 1.0,
 }
+QUEUE_TICK_SECONDS = 1
 
 
-def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
+def make_fixtures(*, users: int, last_seats: int, queue_seats: int) -> dict[str, Any]:
     from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
@@ -80,7 +87,12 @@ def make_fixtures(*, users: int, last_seats: int) -> dict[str, Any]:
     voucher_create(
         event=rush, code="BENCH", discount_type="percent", value=Decimal(10), max_uses=10**8
     )
+    queued, queued_type = harness.published_event(
+        organizer=organizer, title="Queued sale", quantity=queue_seats, price="49.00", days_ahead=60
+    )
     return {
+        "queued_event": queued,
+        "queued_type": queued_type,
         "event": rush,
         "ceiling_event": ceiling_event,
         "types": types,
@@ -171,7 +183,9 @@ def clean_redis() -> None:
         client.delete(key)
 
 
-def correctness(fixtures: dict[str, Any], created: int, admitted: int) -> dict[str, Any]:
+def correctness(
+    fixtures: dict[str, Any], created: int, admitted: int, *, queued: int
+) -> dict[str, Any]:
     from django.db.models import Sum
 
     from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem, Ticket
@@ -206,6 +220,17 @@ def correctness(fixtures: dict[str, Any], created: int, admitted: int) -> dict[s
     rows = Booking.objects.filter(event=event).count()
     if rows != created:
         problems.append(f"clients saw {created} bookings created, the database holds {rows}")
+    queued_type = fixtures["queued_type"]
+    queued_type.refresh_from_db()
+    queued_rows = Booking.objects.filter(event=fixtures["queued_event"]).count()
+    queued_held = confirmed.filter(ticket_type=queued_type).aggregate(n=Sum("quantity"))["n"] or 0
+    if not queued_rows == queued == queued_held == queued_type.quantity_sold:
+        problems.append(
+            f"queued sale: clients saw {queued} bookings, {queued_rows} rows, {queued_held} "
+            f"tickets held, counter {queued_type.quantity_sold}"
+        )
+    if queued_held > queued_type.quantity:
+        problems.append(f"queued sale: oversold {queued_held} > {queued_type.quantity}")
     door = fixtures["door_event"]
     checked_in = Ticket.objects.filter(booking__event=door, checked_in_at__isnull=False).count()
     logged = CheckIn.objects.filter(event=door, action=CheckInAction.CHECK_IN).count()
@@ -221,6 +246,62 @@ def correctness(fixtures: dict[str, Any], created: int, admitted: int) -> dict[s
         "tickets_sold": event.tickets_sold,
         "checked_in": checked_in,
     }
+
+
+def queued_sale(
+    fixtures: dict[str, Any], *, port: int, visitors: int, smoke: bool
+) -> tuple[Any, list[Any]]:
+    """The waiting-room scenario on its own event: the queue opens a few seconds after the
+    first visitors arrive; each admission books one ticket."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bench.queue_sale import run_sale
+
+    opens_in = 3.0 if smoke else 8.0
+    event = fixtures["queued_event"]
+    type(event).objects.filter(pk=event.pk).update(
+        queue_enabled=True,
+        queue_rate_per_minute=1500,
+        queue_opens_at=timezone.now() + timedelta(seconds=opens_in),
+    )
+    event.refresh_from_db()
+    jwts = fixtures["tokens"][-visitors:]
+    seconds = 25.0 if smoke else 60.0
+    print(
+        f"Phase queued sale: {visitors} visitors for {fixtures['queued_type'].quantity} seats, "
+        f"256 connections, {seconds:.0f} s ...",
+        flush=True,
+    )
+    return run_sale(
+        port=port,
+        event_id=str(event.pk),
+        type_id=str(fixtures["queued_type"].pk),
+        jwts=jwts,
+        opens_in=opens_in,
+        duration=seconds,
+        clients=256,
+        tick_seconds=QUEUE_TICK_SECONDS,
+    )
+
+
+def admission_keys(event: Any, visitors: list[Any]) -> list[float]:
+    """Each visitor's admission order as the store has it: the admission time (the pass's
+    deadline minus a constant), or, for those still in line, after everyone admitted in the
+    order of their place."""
+    from boxoffice.waitingroom.store import queue_store
+
+    keys = []
+    for visitor in visitors:
+        place = queue_store().place(event_id=event.pk, token=visitor.token)
+        if place is None:
+            keys.append(float("inf"))
+        elif place.admitted_until is not None:
+            keys.append(place.admitted_until)
+        else:
+            keys.append(1e12 + (place.rank or 0))
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,13 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     duration = 3.0 if args.smoke else args.duration
     users = args.users or (4000 if args.smoke else 90000)
+    queue_visitors = 300 if args.smoke else 5000
+    # The scheduler ticks every second here (it runs in this process); tokens outlive the run.
+    os.environ.setdefault("QUEUE_TICK_SECONDS", str(QUEUE_TICK_SECONDS))
+    os.environ.setdefault("JWT_ACCESS_MINUTES", "120")
+    os.environ["CACHE_KEY_PREFIX"] = BENCH_NAMESPACE
     from bench import ceiling as ceiling_mod
     from bench import loadgen
 
     print(f"Preparing database {BENCH_DB} and {users} users ...", flush=True)
     bench_url, bench_dsn = harness.scratch_database(BENCH_DB)
     harness.setup_django(bench_url)
-    fixtures = make_fixtures(users=users, last_seats=50)
+    fixtures = make_fixtures(users=users, last_seats=50, queue_seats=30 if args.smoke else 500)
     tokens: list[str] = fixtures["tokens"]
     types = fixtures["types"]
     event_id = str(fixtures["event"].pk)
@@ -336,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
         flash256 = booking_phase("flash sale", 256, "flash")
         booking_phase("nearly sold out", 64, "last64")
         booking_phase("nearly sold out", 256, "last256")
+        sale, visitors = queued_sale(fixtures, port=port, visitors=queue_visitors, smoke=args.smoke)
+        # Read from the store before the bench's keys are cleaned away.
+        early = [v for v in visitors if v.early and v.token]
+        sale.early_rho = spearman(
+            [v.join_at for v in early], admission_keys(fixtures["queued_event"], early)
+        )
 
         def read_phase(name: str, path: str) -> loadgen.Phase:
             raw = loadgen.http_request("GET", path, host=host)
@@ -368,6 +460,18 @@ def main(argv: list[str] | None = None) -> int:
         phases.append(door)
 
         trivial = read_phase("trivial DRF endpoint", "/bench/trivial/")
+        poller = next(v for v in visitors if v.token)
+        poll_raw = loadgen.http_request(
+            "GET",
+            f"/api/v1/events/{fixtures['queued_event'].pk}/queue/{poller.token}/",
+            host=host,
+            token=poller.jwt,
+        )
+        print(f"Phase queue poll: 64 clients, {duration:.0f} s ...", flush=True)
+        poll = loadgen.run_phase(
+            "queue poll", clients=64, duration=duration, port=port, requests=lambda: poll_raw
+        )
+        phases.append(poll)
         listing = read_phase("cached event list", "/api/v1/events/")
         detail = read_phase("cached event detail", f"/api/v1/events/{event_id}/")
     finally:
@@ -377,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     ceiling_64 = sum(ceilings) / len(ceilings)
 
     created = sum(p.statuses[201] for p in phases if p is not door)
-    check = correctness(fixtures, created, door.statuses[201])
+    check = correctness(fixtures, created, door.statuses[201], queued=sale.bookings.statuses[201])
     ratios = {
         "flash_64_vs_ceiling": round(flash64.rate(201) / ceiling_64, 3) if ceiling_64 else 0.0,
         "voucher_64_vs_flash_64": round(voucher64.rate(201) / flash64.rate(201), 3)
@@ -390,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         "cached_detail_vs_trivial": round(detail.rate() / trivial.rate(), 3)
         if trivial.rate()
         else 0.0,
+        "queued_booking_p99_ms": sale.bookings.percentile(0.99),
+        "queue_poll_vs_trivial": round(poll.rate() / trivial.rate(), 3) if trivial.rate() else 0.0,
+        "queued_early_rank_correlation": round(sale.early_rho or 0.0, 3),
         "checkins_per_s_64": round(door.rate(201), 1),
         "checkins_64_vs_flash_64": round(door.rate(201) / flash64.rate(201), 3)
         if flash64.rate(201)
@@ -402,7 +509,13 @@ def main(argv: list[str] | None = None) -> int:
         "flash_256_p99_ms": ratios["flash_256_p99_ms"] < TARGETS["flash_256_p99_ms"],
         "cached_list_vs_trivial": ratios["cached_list_vs_trivial"]
         >= TARGETS["cached_list_vs_trivial"],
-        "zero_errors": sum(p.server_errors for p in phases) == 0,
+        "queued_booking_p99_ms": ratios["queued_booking_p99_ms"] < TARGETS["queued_booking_p99_ms"],
+        "queue_poll_vs_trivial": ratios["queue_poll_vs_trivial"]
+        >= TARGETS["queue_poll_vs_trivial"],
+        "queued_fair": abs(ratios["queued_early_rank_correlation"]) < 0.1,
+        "queued_every_visitor_accounted": sale.outcomes["error"] == 0 and sale.outcomes["new"] == 0,
+        "zero_errors": sum(p.server_errors for p in phases) == 0
+        and all(p.server_errors == 0 for p in (sale.bookings, sale.polls, sale.joins)),
         "zero_oversell": check["ok"],
     }
     report = {
@@ -422,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             "before_and_after": [round(c, 1) for c in ceilings],
         },
         "phases": [p.summary() for p in phases],
+        "queued_sale": sale.summary(),
         "ratios": ratios,
         "targets": TARGETS,
         "met": met,
@@ -456,6 +570,15 @@ def print_table(report: dict[str, Any]) -> None:
             f"{p['p50_ms']:>9.1f}{p['p95_ms']:>9.1f}{p['p99_ms']:>9.1f}"
             f"{p['server_errors']:>9}  {p['statuses']}"
         )
+    sale = report.get("queued_sale")
+    if sale:
+        print(f"\nqueued sale ({sale['seconds']} s): outcomes {sale['outcomes']}")
+        for kind in ("joins", "polls", "bookings"):
+            p = sale[kind]
+            print(
+                f"  {kind:<10}{p['requests']:>7} requests  p50 {p['p50_ms']:.1f} ms  "
+                f"p99 {p['p99_ms']:.1f} ms  5xx+err {p['server_errors']}  {p['statuses']}"
+            )
     print()
     for key, value in report["ratios"].items():
         target = report["targets"].get(key)
@@ -464,9 +587,9 @@ def print_table(report: dict[str, Any]) -> None:
             if target is None
             else ("  met" if report["met"].get(key) else "  NOT met") + f" (target {target})"
         )
-        print(f"{key:<28}{value}{mark}")
+        print(f"{key:<32}{value}{mark}")
     correctness = report["correctness"]
-    print(f"{'correctness':<28}{'ok' if correctness['ok'] else correctness['problems']}")
+    print(f"{'correctness':<32}{'ok' if correctness['ok'] else correctness['problems']}")
 
 
 if __name__ == "__main__":
