@@ -31,8 +31,9 @@ class Visitor:
     index: int
     jwt: str
     join_at: float  # seconds after the start
-    early: bool
+    early: bool  # meant to join before the opening
     token: str | None = None
+    joined_early: bool = False  # the server saw the join before the opening (no position yet)
     state: str = "new"  # new / waiting / admitted / booked / sold_out / error
     position: int | None = None
     booking_status: int | None = None
@@ -155,6 +156,7 @@ async def _sale(
             v.state = "error"
             return
         v.token, v.state, v.position = body["token"], body["state"], body.get("position")
+        v.joined_early = v.state == "waiting" and v.position is None
         wait = body.get("poll_after_seconds") or 2
         while v.state == "waiting":
             if time.monotonic() + wait > deadline:

@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         booking_phase("nearly sold out", 256, "last256")
         sale, visitors = queued_sale(fixtures, port=port, visitors=queue_visitors, smoke=args.smoke)
         # Read from the store before the bench's keys are cleaned away.
-        early = [v for v in visitors if v.early and v.token]
+        early = [v for v in visitors if v.joined_early]
         sale.early_rho = spearman(
             [v.join_at for v in early], admission_keys(fixtures["queued_event"], early)
         )
@@ -497,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "queued_booking_p99_ms": sale.bookings.percentile(0.99),
         "queue_poll_vs_trivial": round(poll.rate() / trivial.rate(), 3) if trivial.rate() else 0.0,
         "queued_early_rank_correlation": round(sale.early_rho or 0.0, 3),
+        "queued_early_joiners": sum(1 for v in visitors if v.joined_early),
         "checkins_per_s_64": round(door.rate(201), 1),
         "checkins_64_vs_flash_64": round(door.rate(201) / flash64.rate(201), 3)
         if flash64.rate(201)

@@ -330,6 +330,8 @@ HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))
 QUEUE_TICK_SECONDS = float(env.int("QUEUE_TICK_SECONDS", default=5))
 QUEUE_PASS_MINUTES = env.int("QUEUE_PASS_MINUTES", default=10)
 QUEUE_BOOKINGS_PER_PASS = env.int("QUEUE_BOOKINGS_PER_PASS", default=1)
+# Joins read an event's queue settings from a per-process copy this many seconds old at most.
+QUEUE_EVENT_CACHE_SECONDS = env.float("QUEUE_EVENT_CACHE_SECONDS", default=2.0)
 
 # --- Payments ----------------------------------------------------------------------------------
 # Starting a payment extends the hold once, to at least now + this.

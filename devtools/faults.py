@@ -12,6 +12,10 @@ Scenarios (each bounded in time):
   redis-stop the Redis used for cache, throttles and broker is stopped for 5 s (needs
              redis-server); bookings must go on and the outbox must drain once it is back
   kill-9     the app server (granian main process and workers) is SIGKILLed and restarted
+  queue-redis-stop
+             the waiting room's Redis is killed mid-sale and restarted empty (needs
+             redis-server): 503s while it is down, no booking sold unmetered, visitors queue
+             again and buy once it is back
   checkout   holds are paid through signed fake-PSP webhooks (each sent twice) while half of them
              are made overdue, the worker that expires holds and relays the outbox is SIGKILLed
              and restarted, and PostgreSQL is restarted: every payment ends confirmed or
@@ -459,6 +463,207 @@ def scenario_redis_stop(database_url: str, dsn: str, seconds: float) -> dict[str
     }
 
 
+def _queue_call(
+    port: int,
+    method: str,
+    path: str,
+    token: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> tuple[int, Any, float]:
+    """(status, JSON body, Retry-After) of one request; (0, None, 0.2) when the connection fails."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        conn.request(
+            method,
+            path,
+            body,
+            {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
+        )
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return 0, None, 0.2
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = None
+    return response.status, parsed, float(response.getheader("Retry-After") or 0)
+
+
+def _wait_for_outage(deadline: float) -> None:
+    while not OUTAGE.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def queue_visitor(
+    target: Target, user_id: str, ledger: Ledger, deadline: float, *, slow: bool = False
+) -> None:
+    """Join, poll until admitted, book with the pass (one Idempotency-Key per visitor); join
+    again when the place is gone (Redis came back empty) or the pass is refused. A `slow`
+    visitor, once admitted, waits for the outage before its first try: it books with a pass
+    that was good when the store went down."""
+    token = target.tokens[user_id]
+    queue = f"/api/v1/events/{target.event_id}/queue/"
+    body = json.dumps(
+        {"event": target.event_id, "items": [{"ticket_type": target.type_id, "quantity": 1}]}
+    ).encode()
+    place: str | None = None
+    while time.monotonic() < deadline:
+        if place is None:
+            status, data, retry = _queue_call(target.port, "POST", queue, token)
+            if status in (200, 201) and data:
+                place = data["token"]
+            else:
+                time.sleep(max(retry, 0.2))
+            continue
+        status, data, retry = _queue_call(target.port, "GET", f"{queue}{place}/", token)
+        if status == 404 or (status == 200 and data and data["state"] == "expired"):
+            place = None  # the store forgot it (restarted) or the pass expired: join again
+            continue
+        if status != 200 or not data or data["state"] != "admitted":
+            time.sleep(max(retry, 0.3) if status != 200 else 0.3)
+            continue
+        if slow:
+            slow = False
+            _wait_for_outage(deadline)
+        started = time.monotonic()
+        status, data, retry = _queue_call(
+            target.port,
+            "POST",
+            "/api/v1/bookings/",
+            token,
+            headers={"Queue-Pass": data["pass"], "Idempotency-Key": f"queue-fault-{user_id}"},
+            body=body,
+        )
+        with ledger.lock:
+            ledger.attempts += 1
+            ledger.statuses[status] += 1
+            if OUTAGE.is_set():
+                ledger.during_outage[status] += 1
+            if status == 503 and time.monotonic() - started > 5:
+                ledger.slow_503 += 1
+        if status == 201 and data:
+            with ledger.lock:
+                ledger.created[user_id] = data["id"]
+            return
+        if status in (400, 409) and data and data.get("code") != "queue_pass_used":
+            return  # a definitive refusal (sold out)
+        if status == 428 or (data and data.get("code") == "queue_pass_used"):
+            place = None
+        time.sleep(max(retry, 0.2))
+    with ledger.lock:
+        ledger.unfinished.append(user_id)
+
+
+def scenario_queue_redis_stop(database_url: str, dsn: str, seconds: float) -> dict[str, Any] | None:
+    """The waiting room's Redis is killed mid-sale and started again, empty: while it is down
+    the queue and the queued event's bookings answer 503 (nothing sold unmetered); afterwards
+    visitors queue again and buy."""
+    if shutil.which("redis-server") is None:
+        return None
+    import redis as redis_client  # noqa: PLC0415
+
+    from boxoffice.events.models import Event  # noqa: PLC0415
+    from boxoffice.waitingroom.store import (  # noqa: PLC0415
+        QueueConfig,
+        QueueUnavailable,
+        RedisQueueStore,
+    )
+
+    redis_port = harness.free_port()
+    redis_dir = Path(tempfile.mkdtemp(prefix="boxoffice-redis-"))
+    redis_cmd = harness.redis_server_command(redis_port, redis_dir)
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    redis = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
+    event_id, type_id, tokens = seed(300)
+    Event.objects.filter(pk=event_id).update(queue_enabled=True, queue_rate_per_minute=600)
+    port = harness.free_port()
+    prefix = f"faults-queue-{port}"
+    env = {**COMMON_ENV, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
+    config = QueueConfig(
+        event_id=uuid.UUID(event_id),
+        opens_at=None,
+        rate_per_minute=600,
+        active_limit=600,
+        tick_seconds=1.0,
+        pass_seconds=600.0,
+    )
+    stop = threading.Event()
+    ticks_failed = [0]
+
+    def scheduler() -> None:  # as beat would, against the same Redis and key prefix
+        store = RedisQueueStore(
+            redis_client.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5),
+            prefix,
+        )
+        while not stop.is_set():
+            try:
+                store.tick(config=config, now=time.time())
+            except QueueUnavailable:
+                ticks_failed[0] += 1
+            stop.wait(0.25)
+
+    ticker = threading.Thread(target=scheduler, daemon=True)
+    booked_after_outage = [0]
+    try:
+        time.sleep(0.5)
+        ticker.start()
+        with served(database_url, PORT=str(port), **env):
+            target = Target(port, event_id, type_id, tokens)
+            ledger = Ledger()
+            deadline = time.monotonic() + seconds + 30
+            pending = list(tokens)
+            lock = threading.Lock()
+            slow = set(pending[-8:])  # the first eight to join hold their passes until the outage
+
+            def worker() -> None:
+                while True:
+                    with lock:
+                        if not pending:
+                            return
+                        user_id = pending.pop()
+                    queue_visitor(target, user_id, ledger, deadline, slow=user_id in slow)
+
+            pool = [threading.Thread(target=worker) for _ in range(24)]
+            for thread in pool:
+                thread.start()
+            time.sleep(seconds / 3)
+            redis.kill()
+            redis.wait(10)
+            time.sleep(0.5)  # a booking that claimed its pass just before may still finish
+            OUTAGE.set()
+            time.sleep(5)
+            OUTAGE.clear()
+            before = len(ledger.created)
+            redis = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
+            for thread in pool:
+                thread.join()
+            booked_after_outage[0] = len(ledger.created) - before
+    finally:
+        stop.set()
+        ticker.join(timeout=5)
+        redis.kill()
+        redis.wait(10)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+    return {
+        "faults": "the waiting room's Redis killed for 5 s mid-sale, restarted empty",
+        "faults_injected": 1,
+        **ledger.summary(),
+        **verify(dsn, event_id, ledger),
+        "bookings_during_outage": ledger.during_outage[201],
+        "scheduler_ticks_failed": ticks_failed[0],
+        "recovered_after_s": 0.0 if booked_after_outage[0] else None,
+        "bookings_after_outage": booked_after_outage[0],
+    }
+
+
 def wait_drained(dsn: str, event_id: str, timeout: float) -> float | None:
     started = time.monotonic()
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -717,7 +922,7 @@ def verify_checkout(dsn: str, event_id: str, payments: dict[str, str]) -> dict[s
     }
 
 
-SCENARIOS = ["terminate", "pg-stop", "redis-stop", "kill-9", "checkout"]
+SCENARIOS = ["terminate", "pg-stop", "redis-stop", "kill-9", "checkout", "queue-redis-stop"]
 
 
 def run_one(name: str, seconds: float) -> dict[str, Any] | None:
@@ -734,6 +939,7 @@ def run_one(name: str, seconds: float) -> dict[str, Any] | None:
         "terminate": scenario_terminate,
         "redis-stop": scenario_redis_stop,
         "kill-9": scenario_kill9,
+        "queue-redis-stop": scenario_queue_redis_stop,
     }[name]
     return scenario(database_url, dsn, seconds)
 
@@ -757,6 +963,7 @@ def problems(result: dict[str, Any]) -> list[str]:
         ("payments neither confirmed nor refunded", result.get("unsettled_payments")),
         ("money counted twice", result.get("money_counted_twice")),
         ("failed outbox messages", result.get("failed_outbox_messages")),
+        ("bookings sold while the queue was down", result.get("bookings_during_outage")),
         (
             "a webhook event recorded more or less than once",
             "webhook_events_recorded" in result

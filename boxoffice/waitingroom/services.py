@@ -10,6 +10,7 @@ still decides every sale: the pass only lets a request try.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,10 +26,19 @@ from django.utils import timezone
 from boxoffice.accounts.models import User
 from boxoffice.common.errors import Conflict, DomainError, NotFound
 from boxoffice.events.models import Event, EventStatus
-from boxoffice.waitingroom.store import Claim, QueueConfig, QueueStats, queue_store
+from boxoffice.waitingroom.store import (
+    Claim,
+    QueueConfig,
+    QueueStats,
+    QueueUnavailable,
+    queue_store,
+)
+
+logger = logging.getLogger(__name__)
 
 PASS_SALT = "boxoffice.waitingroom.pass"  # noqa: S105 - a signing namespace
 _random = secrets.SystemRandom()
+POLL_SPREAD_SECONDS = 10
 
 
 class QueuePassRequired(DomainError):
@@ -82,16 +92,49 @@ def queue_active(event: Event, *, now: datetime | None = None) -> bool:
     return event.queue_enabled and event.status == EventStatus.PUBLISHED and event.start_time > now
 
 
+# A rush joins thousands of times a second: each process keeps the events' queue settings for
+# QUEUE_EVENT_CACHE_SECONDS (a change reaches joins that much later; bookings always read the
+# event itself, and the scheduler reads it every tick).
+_events: dict[UUID, tuple[float, Event | None]] = {}
+_EVENTS_MAX = 10_000
+
+
 def _queue_event(event_id: UUID) -> Event:
-    event = Event.objects.filter(pk=event_id).first()
+    now = time.monotonic()
+    hit = _events.get(event_id)
+    if hit is not None and now - hit[0] < settings.QUEUE_EVENT_CACHE_SECONDS:
+        event = hit[1]
+    else:
+        event = (
+            Event.objects.filter(pk=event_id)
+            .only(
+                "id",
+                "status",
+                "start_time",
+                "queue_enabled",
+                "queue_rate_per_minute",
+                "queue_opens_at",
+                "queue_active_limit",
+            )
+            .first()
+        )
+        if len(_events) >= _EVENTS_MAX:
+            _events.clear()
+        _events[event_id] = (now, event)
     if event is None or event.status == EventStatus.DRAFT:
         raise NotFound("No such event.")
     return event
 
 
-def queue_join(*, event_id: UUID, user: User) -> QueueStatus:
+def queue_events_forget() -> None:
+    """Drop the process's copies of events' queue settings (tests change them at once)."""
+    _events.clear()
+
+
+def queue_join(*, event_id: UUID, user_id: Any) -> QueueStatus:
     """Take a place in the event's line, or find the one the user has (idempotent per user; a
-    person whose pass expired joins again at the end)."""
+    person whose pass expired or was used up joins again at the end). No database query while
+    the event's settings are cached: the caller may authenticate by the token's signature."""
     event = _queue_event(event_id)
     now = timezone.now()
     if not queue_active(event, now=now):
@@ -99,13 +142,13 @@ def queue_join(*, event_id: UUID, user: User) -> QueueStatus:
     early = event.queue_opens_at is not None and now < event.queue_opens_at
     joined = queue_store().join(
         config=queue_config(event),
-        user_id=str(user.pk),
+        user_id=str(user_id),
         token=secrets.token_urlsafe(24),
         early_score=_random.random() if early else None,
         now=now.timestamp(),
     )
     return queue_status(
-        event_id=event.pk, token=joined.token, user_id=user.pk, created=joined.created
+        event_id=event.pk, token=joined.token, user_id=user_id, created=joined.created
     )
 
 
@@ -124,10 +167,17 @@ def queue_status(*, event_id: UUID, token: str, user_id: Any, created: bool = Fa
         if place.opens_at is not None and before_opening:
             until_open = place.opens_at - now
             wait = int(until_open)
-            poll = _clamp(until_open / 2, 2, 30)
+            # Everyone who came early would ask at the opening at once: spread those first
+            # questions over the ten seconds after it (a place far back is not urgent).
+            poll = (
+                _clamp(until_open / 2, 2, 30)
+                if until_open > POLL_SPREAD_SECONDS * 2
+                else int(until_open + _random.uniform(1, POLL_SPREAD_SECONDS))
+            )
         else:
             wait = int((place.rank + 1) * 60 / rate)
-            poll = _clamp(wait / 5, 2, 30)
+            # Ask again a quarter of the way to the estimate, jittered so clients drift apart.
+            poll = _clamp(wait / 4 * _random.uniform(0.8, 1.2), 2, 30)
         return QueueStatus(token, "waiting", position, poll, opens_at, wait, created=created)
     if place.admitted_until is None or place.admitted_until <= now:
         return QueueStatus(token, "expired", None, None, opens_at, None, created=created)
@@ -159,12 +209,23 @@ class QueueAdmission:
         self.token = token
 
     def release(self) -> None:
-        queue_store().unclaim(event_id=self.event_id, token=self.token)
+        try:
+            queue_store().unclaim(event_id=self.event_id, token=self.token)
+        except QueueUnavailable:
+            # The store went down after the claim: the pass stays used (it was good for one
+            # try) and its place frees at its deadline. The booking's own refusal is the answer.
+            logger.warning("queue claim of %s not given back: store unavailable", self.token)
 
     def finish(self) -> None:
-        queue_store().finish(
-            event_id=self.event_id, token=self.token, max_bookings=settings.QUEUE_BOOKINGS_PER_PASS
-        )
+        try:
+            queue_store().finish(
+                event_id=self.event_id,
+                token=self.token,
+                max_bookings=settings.QUEUE_BOOKINGS_PER_PASS,
+            )
+        except QueueUnavailable:
+            # The booking is made; the place frees at the pass's deadline instead of now.
+            logger.warning("queue place of %s not freed: store unavailable", self.token)
 
 
 def queue_pass_claim(*, event: Event, user: User, queue_pass: str | None) -> QueueAdmission | None:
@@ -202,7 +263,7 @@ def queue_admission_done(admission: QueueAdmission | None, *, booked: bool) -> N
     if admission is None:
         return
     if booked:
-        transaction.on_commit(admission.finish)
+        transaction.on_commit(admission.finish, robust=True)
     else:
         admission.release()
 

@@ -12,7 +12,7 @@ from django.test import Client
 from boxoffice.accounts.models import User
 from boxoffice.bookings.models import Booking
 from boxoffice.events.models import Event, TicketType
-from boxoffice.waitingroom.services import queue_config
+from boxoffice.waitingroom.services import queue_config, queue_events_forget
 from boxoffice.waitingroom.store import queue_store, queue_store_reset
 from tests.factories import EventFactory, TicketTypeFactory
 
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_store() -> None:
     queue_store_reset()
+    queue_events_forget()
 
 
 @pytest.fixture

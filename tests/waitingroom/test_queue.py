@@ -29,9 +29,15 @@ from boxoffice.bookings.models import Booking
 from boxoffice.events.models import Event, TicketType
 from boxoffice.waitingroom import store as store_module
 from boxoffice.waitingroom.models import QueueEntry, QueueState
-from boxoffice.waitingroom.services import PASS_SALT, queue_config, queue_tick_all
+from boxoffice.waitingroom.services import (
+    PASS_SALT,
+    queue_config,
+    queue_events_forget,
+    queue_tick_all,
+)
 from boxoffice.waitingroom.store import (
     DatabaseQueueStore,
+    QueueUnavailable,
     RedisQueueStore,
     queue_store,
     queue_store_reset,
@@ -44,8 +50,10 @@ from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 @pytest.fixture(autouse=True)
 def _fresh_store() -> Iterator[None]:
     queue_store_reset()
+    queue_events_forget()
     yield
     queue_store_reset()
+    queue_events_forget()
 
 
 @pytest.fixture
@@ -72,12 +80,16 @@ def book(api: APIClient, seat: TicketType, queue_pass: str | None = None, n: int
     return api.post("/api/v1/bookings/", body, format="json", headers=headers)
 
 
+_clock = [time.time()]
+
+
 def tick_until_admitted(event: Event, *, ticks: int = 50) -> None:
-    """Scheduler ticks at simulated 5 s steps from now (admissions get real, future deadlines)."""
+    """Scheduler ticks at simulated 5 s steps, each call later than the one before (admissions
+    get future deadlines, so their passes are good now)."""
     config = queue_config(event)
-    now = time.time()
+    _clock[0] = max(_clock[0], time.time()) + ticks * config.tick_seconds
     for step in range(ticks):
-        queue_store().tick(config=config, now=now + step * config.tick_seconds)
+        queue_store().tick(config=config, now=_clock[0] + step * config.tick_seconds)
 
 
 def admitted_pass(api: APIClient, event: Event) -> str:
@@ -133,6 +145,7 @@ class TestJoin:
             tokens.append(body["token"])
         Event.objects.filter(pk=event.pk).update(queue_opens_at=timezone.now())
         event.refresh_from_db()
+        queue_events_forget()  # as the processes' copies do after QUEUE_EVENT_CACHE_SECONDS
         queue_tick_all()  # tells the store the queue opened (and admits its first few)
         late = [client(UserFactory()) for _ in range(3)]
         late_positions = [join(api, event).json()["position"] for api in late]
@@ -350,6 +363,32 @@ class TestPass:
         assert_problem(book(api, other_event, queue_pass), 428, "queue_pass_required")
         assert not Booking.objects.exists()
         assert book(api, seat, queue_pass).status_code == 201
+
+    def test_a_store_failing_after_the_claim_never_hides_the_booking_outcome(
+        self,
+        client_for: Any,
+        attendee: User,
+        seat: TicketType,
+        monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        api = client_for(attendee)
+        queue_pass = admitted_pass(api, seat.event)
+
+        def down(*args: Any, **kwargs: Any) -> None:
+            raise QueueUnavailable()
+
+        monkeypatch.setattr(type(queue_store()), "unclaim", down)
+        monkeypatch.setattr(type(queue_store()), "finish", down)
+        TicketType.objects.filter(pk=seat.pk).update(quantity_sold=10)
+        assert_problem(book(api, seat, queue_pass), 409, "sold_out")  # not a 503
+        TicketType.objects.filter(pk=seat.pk).update(quantity_sold=0)
+        other = client_for(UserFactory())
+        second = admitted_pass(other, seat.event)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = book(other, seat, second)
+        assert response.status_code == 201
+        assert callbacks  # the place's release ran after commit, and failed quietly
 
     def test_the_428_is_not_kept_under_an_idempotency_key(
         self, client_for: Any, attendee: User, seat: TicketType

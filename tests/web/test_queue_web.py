@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from boxoffice.bookings.models import Booking
-from boxoffice.waitingroom.services import queue_config, queue_join
+from boxoffice.waitingroom.services import queue_config, queue_events_forget, queue_join
 from boxoffice.waitingroom.store import queue_store, queue_store_reset
 from tests.factories import EventFactory, TicketTypeFactory, UserFactory
 from tests.web.conftest import screenshot, sign_in
@@ -20,10 +20,11 @@ pytestmark = pytest.mark.slow
 
 def test_wait_in_line_then_book(new_page: Callable[..., Page], site: str) -> None:
     queue_store_reset()
+    queue_events_forget()
     event = EventFactory(title="Hot Show", queue_enabled=True, queue_rate_per_minute=60)
     floor = TicketTypeFactory(event=event, name="Floor", price="30.00", quantity=50)
     ahead = UserFactory()
-    queue_join(event_id=event.pk, user=ahead)  # somebody came earlier
+    queue_join(event_id=event.pk, user_id=ahead.pk)  # somebody came earlier
     fan = UserFactory()
     page = new_page()
     sign_in(page, fan)

@@ -71,7 +71,7 @@ def event_queue(request: HttpRequest, event_id: str) -> HttpResponse:
         return redirect_to_login(reverse("web:event", args=[event.pk]))
     if request.method == "POST":
         try:
-            place = queue_join(event_id=event.pk, user=request.user)
+            place = queue_join(event_id=event.pk, user_id=request.user.pk)
         except DomainError as exc:
             messages.error(request, message_of(exc))
             return redirect("web:event", event_id=event.pk)
