@@ -73,6 +73,14 @@ def _check_times(
         raise ValidationFailed.for_field("end_time", "The event must end after it starts.")
 
 
+def _check_queue_opening(*, queue_opens_at: datetime | None, start_time: datetime) -> None:
+    # A queue that opens after the event started would never let anybody book.
+    if queue_opens_at is not None and queue_opens_at >= start_time:
+        raise ValidationFailed.for_field(
+            "queue_opens_at", "The queue must open before the event starts."
+        )
+
+
 def _check_sales_window(*, sales_start: datetime | None, sales_end: datetime | None) -> None:
     if sales_start is not None and sales_end is not None and sales_end <= sales_start:
         raise ValidationFailed.for_field("sales_end", "Sales must end after they start.")
@@ -103,6 +111,7 @@ def event_create(
     if not organizer.is_organizer:
         raise Forbidden("Only organizers and staff can create events.")
     _check_times(start_time=start_time, end_time=end_time, start_changed=True, now=tz.now())
+    _check_queue_opening(queue_opens_at=queue_opens_at, start_time=start_time)
     return Event.objects.create(
         organizer=organizer,
         title=title,
@@ -161,6 +170,8 @@ def event_update(*, event: Event, **changes: Any) -> Event:
             start_changed="start_time" in changes,
             now=tz.now(),
         )
+    if "queue_opens_at" in changes or "start_time" in changes:
+        _check_queue_opening(queue_opens_at=event.queue_opens_at, start_time=event.start_time)
     if event.capacity is not None and event.capacity < event.tickets_sold:
         raise ValidationFailed.for_field(
             "capacity", f"Capacity cannot drop below the {event.tickets_sold} tickets already sold."

@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from boxoffice.accounts.models import User
 from boxoffice.bookings.models import Booking
 from boxoffice.events.models import Event, TicketType
+from boxoffice.outbox.registry import outbox_periodic_jobs
 from boxoffice.waitingroom import store as store_module
 from boxoffice.waitingroom.models import QueueEntry, QueueState
 from boxoffice.waitingroom.services import (
@@ -133,6 +134,25 @@ class TestJoin:
         assert join(APIClient(), queued).status_code == 401
         token = join(client_for(attendee), queued).json()["token"]
         assert status(APIClient(), queued, token).status_code == 401
+
+    def test_the_queue_must_open_before_the_event_starts(
+        self, client_for: Any, organizer: User
+    ) -> None:
+        event = EventFactory(organizer=organizer)
+        late = (event.start_time + timedelta(minutes=1)).isoformat()
+        response = client_for(organizer).patch(
+            f"/api/v1/events/{event.pk}/", {"queue_opens_at": late}, format="json"
+        )
+        body = assert_problem(response, 400, "invalid")
+        assert "queue_opens_at" in body["errors"]
+        early = (event.start_time - timedelta(days=1)).isoformat()
+        response = client_for(organizer).patch(
+            f"/api/v1/events/{event.pk}/",
+            {"queue_opens_at": early, "queue_enabled": True, "queue_rate_per_minute": 600},
+            format="json",
+        )
+        assert response.status_code == 200
+        assert response.json()["queue_rate_per_minute"] == 600
 
     def test_early_joiners_are_shuffled_and_later_ones_follow_in_order(self) -> None:
         event = EventFactory(queue_enabled=True, queue_opens_at=timezone.now() + timedelta(hours=1))
@@ -294,6 +314,17 @@ def test_one_place_per_user_however_many_joins_race(
     tokens = {body["token"] for _, body, _ in outcome.bodies if body and "token" in body}
     correct = outcome.server_errors == 0 and outcome.statuses[201] == 1 and len(tokens) == 1
     assert correct == locked, (outcome.statuses, len(tokens))
+
+
+@pytest.mark.django_db
+def test_the_relay_loop_and_beat_run_the_scheduler(queued: Event) -> None:
+    job, every = outbox_periodic_jobs()["queue_tick"]
+    assert every == settings.QUEUE_TICK_SECONDS
+    assert settings.CELERY_BEAT_SCHEDULE["queue-tick"]["schedule"] == settings.QUEUE_TICK_SECONDS
+    token = join(client(UserFactory()), queued).json()["token"]
+    assert job() == {str(queued.pk): 1}
+    assert queue_store().place(event_id=queued.pk, token=token).admitted_until is not None  # type: ignore[union-attr]
+    assert job() == {}  # the same interval: nobody ticks twice
 
 
 @pytest.mark.django_db(transaction=True)
