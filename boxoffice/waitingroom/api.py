@@ -16,7 +16,11 @@ from boxoffice.accounts.authentication import JWTSignatureAuthentication
 from boxoffice.common.schema import problem_responses
 from boxoffice.events.selectors import event_get_managed
 from boxoffice.waitingroom import services
-from boxoffice.waitingroom.serializers import QueueStatsSerializer, QueueStatusSerializer
+from boxoffice.waitingroom.serializers import (
+    QueueStatsSerializer,
+    QueueStatusSerializer,
+    queue_status_body,
+)
 
 TAG = ["waiting room"]
 
@@ -47,7 +51,7 @@ class QueueJoinApi(APIView):
     def post(self, request: Request, event_id: UUID) -> Response:
         place = services.queue_join(event_id=event_id, user_id=_user_id(request))
         return Response(
-            QueueStatusSerializer(place).data,
+            queue_status_body(place),
             status=status.HTTP_201_CREATED if place.created else status.HTTP_200_OK,
         )
 
@@ -72,7 +76,7 @@ class QueueStatusApi(APIView):
         place = services.queue_status(
             event_id=event_id, token=token[:64], user_id=_user_id(request)
         )
-        return Response(QueueStatusSerializer(place).data)
+        return Response(queue_status_body(place))
 
 
 def _user_id(request: Request) -> Any:

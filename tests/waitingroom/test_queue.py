@@ -30,8 +30,10 @@ from boxoffice.events.models import Event, TicketType
 from boxoffice.outbox.registry import outbox_periodic_jobs
 from boxoffice.waitingroom import store as store_module
 from boxoffice.waitingroom.models import QueueEntry, QueueState
+from boxoffice.waitingroom.serializers import QueueStatusSerializer, queue_status_body
 from boxoffice.waitingroom.services import (
     PASS_SALT,
+    QueueStatus,
     queue_config,
     queue_events_forget,
     queue_tick_all,
@@ -179,6 +181,20 @@ class TestJoin:
         # Admission order against join order: Spearman's rho near 0 (a first-come line is 1.0).
         order = [(p if p is not None else 0) for p in positions]
         assert _spearman(list(range(len(order))), order) == pytest.approx(0, abs=0.3), admitted
+
+
+@pytest.mark.parametrize("state", ["waiting", "early", "admitted", "expired"])
+def test_the_lean_status_body_is_what_the_serializer_documents(state: str) -> None:
+    now = timezone.now()
+    status = {
+        "waiting": QueueStatus("t", "waiting", 3, 2, None, 3),
+        "early": QueueStatus("t", "waiting", None, 9, now + timedelta(minutes=3), 180),
+        "admitted": QueueStatus(
+            "t", "admitted", None, 60, now, 0, queue_pass="p", pass_expires_at=now
+        ),
+        "expired": QueueStatus("t", "expired", None, None, now, None),
+    }[state]
+    assert queue_status_body(status) == QueueStatusSerializer(status).data
 
 
 def _spearman(xs: list[int], ys: list[int]) -> float:
