@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 PASS_SALT = "boxoffice.waitingroom.pass"  # noqa: S105 - a signing namespace
 _random = secrets.SystemRandom()
-POLL_SPREAD_SECONDS = 10
 
 
 class QueuePassRequired(DomainError):
@@ -167,13 +166,14 @@ def queue_status(*, event_id: UUID, token: str, user_id: Any, created: bool = Fa
         if place.opens_at is not None and before_opening:
             until_open = place.opens_at - now
             wait = int(until_open)
-            # Everyone who came early would ask at the opening at once: spread those first
-            # questions over the ten seconds after it (a place far back is not urgent).
-            poll = (
-                _clamp(until_open / 2, 2, 30)
-                if until_open > POLL_SPREAD_SECONDS * 2
-                else int(until_open + _random.uniform(1, POLL_SPREAD_SECONDS))
-            )
+            poll = _clamp(until_open / 2, 2, 30)
+            if until_open <= 20:
+                # Everyone who came early would ask at the opening at once. Their places are
+                # already drawn (the score is the share of early joiners ahead): each asks about
+                # when its turn comes, the front at once, the back later (at most 30 s late).
+                share = place.score if place.score is not None and place.score < 1 else 0.0
+                turn = share * place.line * 60 / rate
+                poll = int(until_open + 1 + min(turn * 0.8, 30) * _random.uniform(0.9, 1.1))
         else:
             wait = int((place.rank + 1) * 60 / rate)
             # Ask again a quarter of the way to the estimate, jittered so clients drift apart.

@@ -69,6 +69,8 @@ class Place:
     bookings: int
     opens_at: float | None
     rate_per_minute: int
+    score: float | None = None  # the place's score while in line (below 1: joined early)
+    line: int = 0  # people in line
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,8 @@ return {ARGV[2], 1}
 """
 )
 
-# KEYS[1] prefix; ARGV: token. {user, rank or -1, deadline or '', bookings, opening, rate}, or
-# nil for an unknown token.
+# KEYS[1] prefix; ARGV: token. {user, rank or -1, deadline or '', bookings, opening, rate,
+# score or '', line length}, or nil for an unknown token.
 PLACE = """
 local p, t = KEYS[1], ARGV[1]
 local user = redis.call('HGET', p .. 'tokens', t)
@@ -148,7 +150,8 @@ if not user then return false end
 local conf = redis.call('HMGET', p .. 'state', 'opens_at', 'rate')
 return {user, redis.call('ZRANK', p .. 'line', t) or -1,
         redis.call('HGET', p .. 'admitted', t) or '', redis.call('HGET', p .. 'spent', t) or '0',
-        conf[1] or '', conf[2] or '1'}
+        conf[1] or '', conf[2] or '1', redis.call('ZSCORE', p .. 'line', t) or '',
+        redis.call('ZCARD', p .. 'line')}
 """
 
 # KEYS[1] prefix; ARGV: now, rate per minute, active limit, tick seconds, pass seconds, ttl,
@@ -286,7 +289,7 @@ class RedisQueueStore:
         row = self._run("place", event_id, token)
         if not row:
             return None
-        user, rank, deadline, bookings, opens_at, rate = row
+        user, rank, deadline, bookings, opens_at, rate, score, line = row
         return Place(
             user_id=_text(user),
             rank=None if int(rank) < 0 else int(rank),
@@ -294,6 +297,8 @@ class RedisQueueStore:
             bookings=int(bookings),
             opens_at=float(opens_at) if _text(opens_at) else None,
             rate_per_minute=int(rate),
+            score=float(score) if _text(score) else None,
+            line=int(line),
         )
 
     def tick(self, *, config: QueueConfig, now: float) -> int | None:
@@ -390,12 +395,13 @@ class DatabaseQueueStore:
             return None
         event = entry.event
         rank = None
+        line = 0
+        waiting = QueueEntry.objects.filter(event_id=event_id, admitted_at__isnull=True)
         if entry.admitted_at is None:
-            rank = QueueEntry.objects.filter(
-                Q(score__lt=entry.score) | Q(score=entry.score, token__lt=entry.token),
-                event_id=event_id,
-                admitted_at__isnull=True,
+            rank = waiting.filter(
+                Q(score__lt=entry.score) | Q(score=entry.score, token__lt=entry.token)
             ).count()
+            line = waiting.count()
         return Place(
             user_id=str(entry.user_id),
             rank=rank,
@@ -403,6 +409,8 @@ class DatabaseQueueStore:
             bookings=entry.bookings,
             opens_at=event.queue_opens_at.timestamp() if event.queue_opens_at else None,
             rate_per_minute=event.queue_rate_per_minute,
+            score=entry.score if entry.admitted_at is None else None,
+            line=line,
         )
 
     def tick(self, *, config: QueueConfig, now: float) -> int | None:

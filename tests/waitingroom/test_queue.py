@@ -137,6 +137,31 @@ class TestJoin:
         token = join(client_for(attendee), queued).json()["token"]
         assert status(APIClient(), queued, token).status_code == 401
 
+    def test_early_joiners_are_told_to_ask_again_about_when_their_turn_comes(self) -> None:
+        # 60 early joiners at 60 a minute: the last in the drawn order is a minute away from
+        # its turn, the first a second: their first polls after the opening follow that order.
+        event = EventFactory(
+            queue_enabled=True,
+            queue_rate_per_minute=60,
+            queue_opens_at=timezone.now() + timedelta(seconds=15),
+        )
+        visitors = [client(UserFactory()) for _ in range(60)]
+        tokens = [join(api, event).json()["token"] for api in visitors]
+        polls = [
+            status(api, event, t).json()["poll_after_seconds"]
+            for api, t in zip(visitors, tokens, strict=True)
+        ]
+        assert min(polls) >= 15  # nobody is told to ask before the opening
+        assert max(polls) <= 15 + 1 + 30 * 1.1
+        Event.objects.filter(pk=event.pk).update(queue_opens_at=timezone.now())
+        queue_events_forget()
+        queue_store().tick(config=queue_config(Event.objects.get(pk=event.pk)), now=time.time())
+        positions = [
+            status(api, event, t).json()["position"] or 0
+            for api, t in zip(visitors, tokens, strict=True)
+        ]
+        assert _spearman(polls, positions) > 0.8
+
     def test_the_queue_must_open_before_the_event_starts(
         self, client_for: Any, organizer: User
     ) -> None:
