@@ -295,6 +295,9 @@ def test_seed_demo_creates_a_realistic_demo(capsys: Any) -> None:
     assert {t.name for t in events[0].ticket_types.all()} == {"VIP", "Regular", "Early Bird"}
     assert Booking.objects.exists()
     assert set(events.values_list("currency", flat=True)) == {"EUR", "GBP", "USD"}
+    assert list(events.filter(queue_enabled=True).values_list("title", flat=True)) == [
+        "Derby: Benfica vs Sporting"
+    ]
     with pytest.raises(SystemExit) as empty:
         call_command("seed_demo", "--check-empty")
     assert empty.value.code == 1
