@@ -24,19 +24,9 @@ from django.db import models
 from psycopg import sql
 
 from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntry
+from boxoffice.common.sql import column, table
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.outbox.models import OutboxMessage
-
-
-def _table(model: type[models.Model]) -> sql.Identifier:
-    return sql.Identifier(model._meta.db_table)
-
-
-def _col(model: type[models.Model], name: str) -> sql.Identifier:
-    field = model._meta.get_field(name)
-    if not isinstance(field, models.Field) or not field.column:
-        raise RuntimeError(f"booking statement: {model.__name__}.{name} is not a column")
-    return sql.Identifier(field.column)
 
 
 def _insert_columns(
@@ -116,7 +106,7 @@ MESSAGE_VALUES: dict[str, sql.Composable] = {
 # Only an event that is still open may sell: re-checked under the event row's lock, so a booking
 # that passed validation just before the event was cancelled (or started) is refused.
 EVENT_OPEN: sql.Composable = sql.SQL("{status} = %(open_status)s AND {start} > now()").format(
-    status=_col(Event, "status"), start=_col(Event, "start_time")
+    status=column(Event, "status"), start=column(Event, "start_time")
 )
 
 
@@ -169,27 +159,27 @@ def counters_statement(lines: int, voucher: bool = False) -> str:
 
 
 def _event_update() -> sql.Composable:
-    sold, capacity = _col(Event, "tickets_sold"), _col(Event, "capacity")
+    sold, capacity = column(Event, "tickets_sold"), column(Event, "capacity")
     return sql.SQL(
         "ev AS (UPDATE {table} SET {sold} = {sold} + %(total)s"
         " WHERE {id} = %(event)s AND {open}"
         " AND ({capacity} IS NULL OR {sold} + %(total)s <= {capacity}) RETURNING {id})"
     ).format(
-        table=_table(Event),
+        table=table(Event),
         sold=sold,
         capacity=capacity,
-        id=_col(Event, "id"),
+        id=column(Event, "id"),
         open=EVENT_OPEN,
     )
 
 
 def _voucher_update() -> sql.Composable:
-    uses, bound = _col(Voucher, "uses"), _col(Voucher, "max_uses")
+    uses, bound = column(Voucher, "uses"), column(Voucher, "max_uses")
     return sql.SQL(
         "vo AS (UPDATE {table} SET {uses} = {uses} + %(voucher_uses)s"
         " WHERE {id} = %(voucher)s AND {uses} + %(voucher_uses)s <= {bound}"
         " AND EXISTS (SELECT 1 FROM ev) RETURNING {id})"
-    ).format(table=_table(Voucher), uses=uses, bound=bound, id=_col(Voucher, "id"))
+    ).format(table=table(Voucher), uses=uses, bound=bound, id=column(Voucher, "id"))
 
 
 def _type_update(index: int, previous: str) -> sql.Composable:
@@ -199,10 +189,10 @@ def _type_update(index: int, previous: str) -> sql.Composable:
         " AND EXISTS (SELECT 1 FROM {previous}) RETURNING {id})"
     ).format(
         name=sql.Identifier(f"t{index}"),
-        table=_table(TicketType),
-        sold=_col(TicketType, "quantity_sold"),
-        bound=_col(TicketType, "quantity"),
-        id=_col(TicketType, "id"),
+        table=table(TicketType),
+        sold=column(TicketType, "quantity_sold"),
+        bound=column(TicketType, "quantity"),
+        id=column(TicketType, "id"),
         quantity=_p(f"q{index}"),
         type=_p(f"t{index}"),
         previous=sql.Identifier(previous),
@@ -219,38 +209,38 @@ def _inserts(previous: str) -> list[sql.Composable]:
             "b AS (INSERT INTO {table} ({columns}) SELECT {row}"
             " WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING {id})"
         ).format(
-            table=_table(Booking),
+            table=table(Booking),
             columns=booking_columns,
             row=booking_row,
             previous=sql.Identifier(previous),
-            id=_col(Booking, "id"),
+            id=column(Booking, "id"),
         ),
         sql.SQL(
             "i AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
             " unnest(%(item_ids)s::uuid[], %(item_types)s::uuid[], %(item_quantities)s::int[],"
             " %(item_prices)s::numeric[], %(item_originals)s::numeric[],"
             " %(item_discounts)s::numeric[]) AS v(id, type, quantity, price, original, discount))"
-        ).format(table=_table(BookingItem), columns=item_columns, row=item_row),
+        ).format(table=table(BookingItem), columns=item_columns, row=item_row),
         sql.SQL(
             "tk AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b CROSS JOIN"
             " unnest(%(ticket_ids)s::uuid[], %(ticket_types)s::uuid[], %(ticket_codes)s::text[],"
             " %(ticket_attendees)s::text[]) AS v(id, type, code, attendee))"
-        ).format(table=_table(Ticket), columns=ticket_columns, row=ticket_row),
+        ).format(table=table(Ticket), columns=ticket_columns, row=ticket_row),
         # Booking a type directly takes the buyer off its waiting list.
         sql.SQL(
             "wl AS (UPDATE {table} SET {status} = %(left_status)s WHERE {user} = %(user)s"
             " AND {type} = ANY(%(item_types)s::uuid[]) AND {status} = %(waiting_status)s"
             " AND EXISTS (SELECT 1 FROM b))"
         ).format(
-            table=_table(WaitlistEntry),
-            status=_col(WaitlistEntry, "status"),
-            user=_col(WaitlistEntry, "user"),
-            type=_col(WaitlistEntry, "ticket_type"),
+            table=table(WaitlistEntry),
+            status=column(WaitlistEntry, "status"),
+            user=column(WaitlistEntry, "user"),
+            type=column(WaitlistEntry, "ticket_type"),
         ),
         # The confirmation e-mail, for a booking confirmed at once (a hold mails when paid).
         sql.SQL(
             "o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b WHERE %(notify)s)"
-        ).format(table=_table(OutboxMessage), columns=message_columns, row=message_row),
+        ).format(table=table(OutboxMessage), columns=message_columns, row=message_row),
     ]
 
 

@@ -17,12 +17,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DecimalField, Field, JSONField, Model
+from django.db.models import DecimalField, JSONField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg import sql
 
 from boxoffice.common.errors import Conflict, ValidationFailed
+from boxoffice.common.sql import column, column_name
 from boxoffice.events.models import (
     VOUCHER_CODE_MAX_LENGTH,
     DiscountType,
@@ -62,17 +63,6 @@ class VoucherUse:
         return self.voucher.unlocks_hidden and self.covers(ticket_type)
 
 
-def _column_name(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field) or not field.column:
-        raise RuntimeError(f"voucher lookup: {model.__name__}.{name} is not a column")
-    return field.column
-
-
-def _column(model: type[Model], name: str) -> sql.Identifier:
-    return sql.Identifier(_column_name(model, name))
-
-
 @cache
 def _lookup_sql(event_ref: tuple[str, str] | None) -> str:
     """A scalar subquery: the voucher of one event whose code is the parameter (any case, by the
@@ -91,10 +81,10 @@ def _lookup_sql(event_ref: tuple[str, str] | None) -> str:
     ]
     pairs.append(
         sql.SQL("'covered_type_ids', ARRAY(SELECT c.{} FROM {} c WHERE c.{} = v.{})").format(
-            _column(through, "tickettype"),
+            column(through, "tickettype"),
             sql.Identifier(through._meta.db_table),
-            _column(through, "voucher"),
-            _column(Voucher, "id"),
+            column(through, "voucher"),
+            column(Voucher, "id"),
         )
     )
     event = sql.Identifier(*event_ref) if event_ref else sql.Placeholder()
@@ -104,9 +94,9 @@ def _lookup_sql(event_ref: tuple[str, str] | None) -> str:
     ).format(
         sql.SQL(", ").join(pairs),
         sql.Identifier(Voucher._meta.db_table),
-        _column(Voucher, "event"),
+        column(Voucher, "event"),
         event,
-        _column(Voucher, "code"),
+        column(Voucher, "code"),
     )
     return query.as_string(None)
 
@@ -115,7 +105,7 @@ def voucher_lookup(code: str) -> RawSQL:
     """The event's voucher for `code` (any case) as a JSON annotation on a query of the event's
     ticket types: a booking with a voucher reads it in the same round trip as its types.
     `voucher_use` turns the value into a VoucherUse."""
-    event_ref = (TicketType._meta.db_table, _column_name(TicketType, "event"))
+    event_ref = (TicketType._meta.db_table, column_name(TicketType, "event"))
     return RawSQL(_lookup_sql(event_ref), [code.strip()], output_field=JSONField())  # noqa: S611
 
 
