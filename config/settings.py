@@ -178,6 +178,10 @@ PASSWORD_RESET_URL = env.str(
     "PASSWORD_RESET_URL", default=PUBLIC_BASE_URL + "/reset-password?uid={uid}&token={token}"
 )
 
+# Seconds a bearer token's user is kept in the shared cache (accounts/cache.py); revocation stays
+# instant. Off (0) without Redis: a per-process cache could not be invalidated by other processes.
+USER_CACHE_SECONDS = env.int("USER_CACHE_SECONDS", default=300 if REDIS_URL else 0)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from boxoffice.accounts.authentication import FAMILY_CLAIM, VERSION_CLAIM
+from boxoffice.accounts.cache import user_cache_invalidate
 from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, Role, User, normalize_email
 from boxoffice.common.exceptions import DomainError, ValidationFailed
 from boxoffice.common.throttling import RateLimit, TooManyAttempts
@@ -191,6 +192,7 @@ def auth_logout(*, user: User, refresh: str) -> None:
 def _revoke_all_tokens(user: User) -> None:
     """Every access and refresh token issued so far stops working (token_version moves on)."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user_cache_invalidate(user_id=user.pk)
     user.refresh_from_db(fields=["token_version"])
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(

@@ -34,6 +34,7 @@ from boxoffice.bookings.serializers import (
     WaitlistEntrySerializer,
     WaitlistJoinSerializer,
     WaitlistQueueEntrySerializer,
+    booking_created_data,
 )
 from boxoffice.common.api import validated, validated_query
 from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
@@ -145,7 +146,7 @@ class BookingListApi(generics.ListAPIView[Booking]):
             voucher=data.get("voucher"),
             queue_pass=request.headers.get("Queue-Pass"),
         )
-        return idempotency.StoredResponse(status.HTTP_201_CREATED, BookingSerializer(booking).data)
+        return idempotency.StoredResponse(status.HTTP_201_CREATED, booking_created_data(booking))
 
     def _refusal(self, exc: Exception, request: Request) -> idempotency.StoredResponse | None:
         """A 4xx answer for a refused booking (kept as the key's first answer), else None."""
