@@ -51,7 +51,7 @@ from boxoffice.common.exceptions import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from boxoffice.common.sql import column_name, table
+from boxoffice.common.sql import column, column_name, table
 from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.events.selectors import ticket_type_on_sale
@@ -563,9 +563,34 @@ def booking_book(
     try:
         return book()
     except (SoldOut, VoucherExhausted):
-        if not holds_expire(event_id=event_id):
+        if not _overdue_holds_exist(event_id) or not holds_expire(event_id=event_id):
             raise
     return book()
+
+
+@cache
+def _overdue_holds_sql() -> str:
+    return (
+        sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {booking} WHERE {event} = %s AND {status} = %s"
+            " AND {expires} <= now())"
+        )
+        .format(
+            booking=table(Booking),
+            event=column(Booking, "event"),
+            status=column(Booking, "status"),
+            expires=column(Booking, "expires_at"),
+        )
+        .as_string(None)
+    )
+
+
+def _overdue_holds_exist(event_id: UUID) -> bool:
+    """Whether the event has a hold past its expiry: one indexed read (the partial index of
+    pending holds by expiry), SQL built once, so a sold-out refusal stays cheap."""
+    with connection.cursor() as cursor:
+        cursor.execute(_overdue_holds_sql(), [event_id, BookingStatus.PENDING])
+        return bool(cursor.fetchone()[0])
 
 
 def _book(
