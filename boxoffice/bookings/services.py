@@ -43,7 +43,12 @@ from boxoffice.bookings.models import (
     WaitlistStatus,
 )
 from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, voucher_uses_for
-from boxoffice.bookings.statement import booking_statement, counter_params, counters_statement
+from boxoffice.bookings.statement import (
+    booking_params,
+    booking_statement,
+    counter_params,
+    counters_statement,
+)
 from boxoffice.common.exceptions import (
     Conflict,
     DomainError,
@@ -62,7 +67,6 @@ from boxoffice.events.vouchers import (
     voucher_lookup_sql,
     voucher_use,
 )
-from boxoffice.outbox.models import OutboxStatus
 from boxoffice.outbox.services import (
     outbox_dispatch_on_commit,
     outbox_message_new,
@@ -438,42 +442,9 @@ def _record_booking(
     message = outbox_message_new(
         kind=BookingMessage.CONFIRMED, payload={"booking_id": str(booking.pk)}
     )
-    params: dict[str, Any] = {
-        **counter_params(
-            event_id=event.pk,
-            lines=[(t.pk, quantity) for t, quantity in lines],
-            voucher_id=booking.voucher_id,
-            voucher_uses=request.voucher_uses,
-        ),
-        "booking_status": booking.status,
-        "ticket_status": ticket_status,
-        "expires_at": booking.expires_at,
-        "confirmed_at": booking.confirmed_at,
-        "notify": not hold,
-        "message_status": OutboxStatus.PENDING,
-        "waiting_status": WaitlistStatus.WAITING,
-        "left_status": WaitlistStatus.LEFT,
-        "booking": booking.pk,
-        "now": now,
-        "reference": booking.reference,
-        "user": user.pk,
-        "total_amount": booking.total_amount,
-        "currency": booking.currency,
-        "item_ids": [item.pk for item in items],
-        "item_types": [item.ticket_type_id for item in items],
-        "item_quantities": [item.quantity for item in items],
-        "item_prices": [item.unit_price for item in items],
-        "item_originals": [item.original_price for item in items],
-        "item_discounts": [item.discount for item in items],
-        "ticket_ids": [ticket.pk for ticket in tickets],
-        "ticket_types": [ticket.ticket_type_id for ticket in tickets],
-        "ticket_codes": [ticket.code for ticket in tickets],
-        "ticket_attendees": [ticket.attendee_name for ticket in tickets],
-        "message": message.pk,
-        "kind": message.kind,
-        "payload": json.dumps(message.payload),
-        "available_at": message.available_at,
-    }
+    params = booking_params(
+        booking=booking, items=items, tickets=tickets, message=message, notify=not hold
+    )
     try:
         with connection.cursor() as cursor:
             cursor.execute(booking_statement(len(lines), voucher is not None), params)

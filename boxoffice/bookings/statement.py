@@ -16,6 +16,7 @@ at import (and in tests/bookings/test_statement.py), never silently at run time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -23,10 +24,10 @@ from typing import Any
 from django.db import models
 from psycopg import sql
 
-from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntry
+from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntry, WaitlistStatus
 from boxoffice.common.sql import column, table
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
-from boxoffice.outbox.models import OutboxMessage
+from boxoffice.outbox.models import OutboxMessage, OutboxStatus
 
 
 def _insert_columns(
@@ -131,6 +132,54 @@ def counter_params(
         params[f"t{index}"] = ticket_type_id
         params[f"q{index}"] = quantity
     return params
+
+
+def booking_params(
+    *,
+    booking: Booking,
+    items: Sequence[BookingItem],
+    tickets: Sequence[Ticket],
+    message: OutboxMessage,
+    notify: bool,
+) -> dict[str, Any]:
+    """The parameters of `booking_statement` for a booking with these (unsaved) items, in the
+    lock order (ticket type id), tickets and outbox message (inserted only when `notify`)."""
+    return {
+        **counter_params(
+            event_id=booking.event_id,
+            lines=[(item.ticket_type_id, item.quantity) for item in items],
+            voucher_id=booking.voucher_id,
+            voucher_uses=booking.voucher_uses,
+        ),
+        "booking_status": booking.status,
+        "ticket_status": tickets[0].status,
+        "expires_at": booking.expires_at,
+        "confirmed_at": booking.confirmed_at,
+        "notify": notify,
+        "message_status": OutboxStatus.PENDING,
+        "waiting_status": WaitlistStatus.WAITING,
+        "left_status": WaitlistStatus.LEFT,
+        "booking": booking.pk,
+        "now": booking.created_at,
+        "reference": booking.reference,
+        "user": booking.user_id,
+        "total_amount": booking.total_amount,
+        "currency": booking.currency,
+        "item_ids": [item.pk for item in items],
+        "item_types": [item.ticket_type_id for item in items],
+        "item_quantities": [item.quantity for item in items],
+        "item_prices": [item.unit_price for item in items],
+        "item_originals": [item.original_price for item in items],
+        "item_discounts": [item.discount for item in items],
+        "ticket_ids": [ticket.pk for ticket in tickets],
+        "ticket_types": [ticket.ticket_type_id for ticket in tickets],
+        "ticket_codes": [ticket.code for ticket in tickets],
+        "ticket_attendees": [ticket.attendee_name for ticket in tickets],
+        "message": message.pk,
+        "kind": message.kind,
+        "payload": json.dumps(message.payload),
+        "available_at": message.available_at,
+    }
 
 
 def _counter_moves(lines: int, voucher: bool) -> tuple[list[sql.Composable], str]:
