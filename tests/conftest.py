@@ -48,6 +48,13 @@ def _fresh_cache() -> Iterator[None]:
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _user_cache_off(settings: Any) -> None:
+    """Query counts stay the same with and without Redis: the token's user is read from the
+    database unless a test turns the user cache on (tests/accounts/test_user_cache.py)."""
+    settings.USER_CACHE_SECONDS = 0
+
+
 def bearer(user: User) -> str:
     return f"Bearer {AccessToken.for_user(user)}"
 
