@@ -26,10 +26,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.run import BENCH_NAMESPACE, clean_redis, start_bench_server
 from devtools import harness
 
 PROFILE_DB = "boxoffice_profile"
-NAMESPACE = f"boxoffice-profile-{os.getpid()}"
 RATE = 250  # samples per second
 
 # (part, pattern on "function (file)"), first match from the leaf up decides. Order matters only
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", help="also keep py-spy's collapsed stacks here")
     args = parser.parse_args(argv)
     os.environ.setdefault("JWT_ACCESS_MINUTES", "120")
-    os.environ["CACHE_KEY_PREFIX"] = NAMESPACE
+    os.environ["CACHE_KEY_PREFIX"] = BENCH_NAMESPACE
     from bench import loadgen
 
     users = int(args.seconds * 600) + 1000
@@ -128,17 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     data = fixtures(users)
     port = harness.free_port()
     host = f"127.0.0.1:{port}"
-    server = harness.start_server(
-        port=port,
-        workers=1,
-        database_url=url,
-        DJANGO_ROOT_URLCONF="bench.urls",
-        EMAIL_URL="dummymail://",
-        OUTBOX_DISPATCH="celery" if os.environ.get("REDIS_URL") else "relay",
-        CELERY_QUEUE=NAMESPACE,
-        CACHE_KEY_PREFIX=NAMESPACE,
-        **{f"THROTTLE_{scope}": "100000000/min" for scope in ("ANON", "USER", "BOOKING")},
-    )
+    server = start_bench_server(port=port, workers=1, database_url=url, server="granian")
     tokens = iter(data["tokens"])
     type_id = data["open"] if args.kind == "booking" else data["sold_out"]
     body = {"event": data["event"], "items": [{"ticket_type": type_id, "quantity": 1}]}
@@ -183,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 Path(args.raw).write_text(raw_text)
     finally:
         harness.stop(server)
+        clean_redis()
     total = sum(parts.values())
     requests = max(phase.requests, 1)
     # The recorder ran about as long as the load; samples per request scale to CPU ms.
