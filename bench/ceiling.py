@@ -50,6 +50,7 @@ FRESH = {
     "item": "gen_random_uuid()",
     "ticket": "gen_random_uuid()",
     "message": "gen_random_uuid()",
+    "audit": "gen_random_uuid()",
     "reference": "upper(substr(md5(random()::text), 1, 16))",
     "code": "upper(substr(md5(random()::text), 1, 26))",
     "item_ids": "ARRAY[gen_random_uuid()]",
@@ -118,6 +119,7 @@ def _statement_template(*, event: Any, ticket_type: Any, user: Any) -> tuple[str
 
     from django.utils import timezone
 
+    from boxoffice.audit.services import audit_entry_new
     from boxoffice.bookings.models import (
         Booking,
         BookingItem,
@@ -150,8 +152,16 @@ def _statement_template(*, event: Any, ticket_type: Any, user: Any) -> tuple[str
     )
     ticket = Ticket(booking=booking, ticket_type=ticket_type, code="X", status=TicketStatus.PENDING)
     message = outbox_message_new(kind=BookingMessage.CONFIRMED, payload={})
+    audit = audit_entry_new(
+        action="booking.created",
+        object_type="booking",
+        object_id=booking.pk,
+        event_id=event.pk,
+        data={"reference": "TEMPLATE", "tickets": 1},
+        actor=user,
+    )
     params = booking_params(
-        booking=booking, items=[item], tickets=[ticket], message=message, notify=False
+        booking=booking, items=[item], tickets=[ticket], message=message, notify=False, audit=audit
     )
     return booking_statement(1), params
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "boxoffice.common",
     "boxoffice.outbox",
+    "boxoffice.audit",
     "boxoffice.accounts",
     "boxoffice.events",
     "boxoffice.waitingroom",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "boxoffice.common.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "boxoffice.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "boxoffice.web.middleware.PrivatePagesMiddleware",
@@ -296,6 +298,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="boxoffice")
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+AUDIT_PURGE_SECONDS = float(env.int("AUDIT_PURGE_SECONDS", default=86400))
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {
         "task": "boxoffice.outbox.tasks.outbox_relay_task",
@@ -313,6 +316,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "boxoffice.bookings.tasks.holds_expire_task",
         "schedule": float(env.int("HOLD_SWEEP_SECONDS", default=60)),
     },
+    "audit-purge": {
+        "task": "boxoffice.audit.tasks.audit_purge_task",
+        "schedule": AUDIT_PURGE_SECONDS,
+    },
     "flush-expired-tokens": {
         "task": "boxoffice.accounts.tasks.flush_expired_tokens",
         "schedule": 86400.0,
@@ -326,6 +333,8 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery" if CELERY_BROKER_URL else "relay")
 IDEMPOTENCY_TTL_HOURS = 24
 # An overdue hold is released at most this long after it expires, with or without traffic.
+# Audit entries older than this many days are purged daily (0 keeps them forever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))
 
 # --- Waiting room ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("boxoffice.notifications.urls")),
     path("", include("boxoffice.analytics.urls")),
     path("", include("boxoffice.staff.urls")),
+    path("", include("boxoffice.audit.urls")),
 ]
 
 urlpatterns = [

@@ -1,6 +1,6 @@
 """The layering, checked over the import graph of boxoffice/ (docs/architecture.md):
 
-    common → outbox → accounts → events → bookings → payments / door / notifications
+    common → outbox → audit → accounts → events → bookings → payments / door / notifications
            → analytics, staff → web
 
 (web is the one app above analytics: its console shows the sales figures the API serves.)
@@ -22,6 +22,7 @@ PACKAGE = ROOT / "boxoffice"
 LAYERS = [
     {"common"},
     {"outbox"},
+    {"audit"},
     {"accounts"},
     {"events"},
     {"waitingroom"},

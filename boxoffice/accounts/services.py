@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 from uuid import UUID, uuid4
 
 from django.contrib.auth import authenticate, password_validation
@@ -21,6 +21,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from boxoffice.accounts.authentication import FAMILY_CLAIM, VERSION_CLAIM
 from boxoffice.accounts.cache import user_cache_invalidate
 from boxoffice.accounts.models import PASSWORD_RESET_MESSAGE, Role, User, normalize_email
+from boxoffice.audit.services import audit_changes, audit_record
 from boxoffice.common.exceptions import DomainError, ValidationFailed
 from boxoffice.common.throttling import RateLimit, TooManyAttempts
 from boxoffice.outbox.services import outbox_message_create
@@ -84,9 +85,14 @@ def user_register(
     try:
         with transaction.atomic():
             user.save(force_insert=True)
+            _audit_user(user, "user.registered", {"role": role}, actor=user)
     except IntegrityError as exc:  # a concurrent registration of the same address won
         raise _email_taken() from exc
     return user
+
+
+def _audit_user(user: User, action: str, data: dict[str, Any] | None = None, **kw: Any) -> None:
+    audit_record(action=action, object_type="user", object_id=user.pk, data=data, **kw)
 
 
 def auth_tokens_issue(*, user: User, family: str | None = None) -> TokenPair:
@@ -125,7 +131,15 @@ def user_authenticate(
     user = authenticate(request, email=email, password=password)
     if not isinstance(user, User):
         _SIGN_IN_FAILURES_PER_ACCOUNT.hit(email)
+        known = User.objects.filter(email=email).values_list("pk", flat=True).first()
+        audit_record(
+            action="user.sign_in_failed",
+            object_type="user",
+            object_id=known,
+            data={"email": email},
+        )
         raise InvalidCredentials()
+    _audit_user(user, "user.signed_in", actor=user)
     return user
 
 
@@ -159,6 +173,7 @@ def auth_token_refresh(*, refresh: str) -> TokenPair:
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
             raise InvalidRefreshToken()
         BlacklistedToken.objects.create(token=outstanding)
+        _audit_user(user, "user.token_refreshed", actor=user)
         return auth_tokens_issue(user=user, family=token.get(FAMILY_CLAIM))
 
 
@@ -187,6 +202,7 @@ def auth_logout(*, user: User, refresh: str) -> None:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in chain], ignore_conflicts=True
     )
+    _audit_user(user, "user.signed_out", {"tokens_revoked": len(chain)})
 
 
 def _revoke_all_tokens(user: User) -> None:
@@ -217,10 +233,13 @@ def user_profile_update(
         "organization_name": organization_name,
     }
     fields = [name for name, value in changes.items() if value is not None]
+    changed = audit_changes(user, {name: changes[name] for name in fields})
     for name in fields:
         setattr(user, name, changes[name])
     if fields:
-        user.save(update_fields=fields)
+        with transaction.atomic():
+            user.save(update_fields=fields)
+            _audit_user(user, "user.updated", changed)
     return user
 
 
@@ -230,6 +249,7 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     _revoke_all_tokens(user)
+    _audit_user(user, "user.deactivated")
 
 
 @transaction.atomic
@@ -240,6 +260,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     user.set_password(new_password)
     user.save(update_fields=["password"])
     _revoke_all_tokens(user)
+    _audit_user(user, "user.password_changed")
 
 
 def password_reset_request(*, email: str) -> None:
@@ -256,6 +277,7 @@ def password_reset_request(*, email: str) -> None:
     with transaction.atomic():
         # The token is made when the email is sent, so no secret is stored in the outbox.
         outbox_message_create(kind=PASSWORD_RESET_MESSAGE, payload={"user_id": str(user.pk)})
+        _audit_user(user, "user.password_reset_requested")
 
 
 def password_reset_link_params(*, user: User) -> dict[str, str]:
@@ -283,3 +305,4 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     _revoke_all_tokens(user)
+    _audit_user(user, "user.password_reset", actor=user)

@@ -29,6 +29,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from boxoffice.accounts.models import User
+from boxoffice.audit.services import audit_entry_new, audit_record, audit_record_many
 from boxoffice.bookings.codes import booking_reference, ticket_code
 from boxoffice.bookings.models import (
     ATTENDEE_NAME_MAX_LENGTH,
@@ -377,10 +378,15 @@ class BookingCreated:
 
 
 def _record_booking(
-    *, user: User, request: _Request, attendees: dict[UUID, tuple[str, ...]]
+    *,
+    user: User,
+    request: _Request,
+    attendees: dict[UUID, tuple[str, ...]],
+    on_behalf: bool = False,
 ) -> BookingCreated | None:
     """Reserve and insert in one round trip; None when a bound or the event's state refused
-    (the counters that did move are undone by the caller's rollback)."""
+    (the counters that did move are undone by the caller's rollback). `on_behalf`: made for
+    `user` by the system (a waiting-list offer), so the audit entry names no actor."""
     event = request.event
     lines = sorted(request.lines, key=lambda line: line[0].pk)  # the lock order
     voucher = request.voucher
@@ -442,8 +448,27 @@ def _record_booking(
     message = outbox_message_new(
         kind=BookingMessage.CONFIRMED, payload={"booking_id": str(booking.pk)}
     )
+    audit = audit_entry_new(
+        action="booking.created",
+        object_type="booking",
+        object_id=booking.pk,
+        event_id=event.pk,
+        data={
+            "reference": booking.reference,
+            "status": booking.status,
+            "total_amount": booking.total_amount,
+            "tickets": len(tickets),
+            "user": user.pk,
+        },
+        system=on_behalf,
+    )
     params = booking_params(
-        booking=booking, items=items, tickets=tickets, message=message, notify=not hold
+        booking=booking,
+        items=items,
+        tickets=tickets,
+        message=message,
+        notify=not hold,
+        audit=audit,
     )
     try:
         with connection.cursor() as cursor:
@@ -729,6 +754,16 @@ def booking_cancel(*, booking: Booking) -> Booking:
     if _refund_due(booking):
         messages.append((BookingMessage.REFUND_DUE, payload))
     outbox_messages_create(messages=messages)
+    audit_record(
+        action="booking.cancelled",
+        object_type="booking",
+        object_id=booking.pk,
+        event_id=booking.event_id,
+        data={
+            "status": [booking.status, BookingStatus.CANCELLED],
+            "refund_due": _refund_due(booking),
+        },
+    )
     events_cache_invalidate(event_ids=[booking.event_id])
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
@@ -767,6 +802,20 @@ def event_cancel(*, event: Event) -> int:
             if _refund_due(booking):
                 messages.append((BookingMessage.REFUND_DUE, payload))
         outbox_messages_create(messages=messages)
+        audit_record_many(
+            action="booking.cancelled",
+            object_type="booking",
+            object_ids=[b.pk for b in bookings],
+            event_id=event.pk,
+            data={"reason": "event.cancelled"},
+        )
+    audit_record(
+        action="event.cancelled",
+        object_type="event",
+        object_id=event.pk,
+        event_id=event.pk,
+        data={"bookings_cancelled": len(bookings)},
+    )
     events_cache_invalidate(event_ids=[event.pk])
     return len(bookings)
 
@@ -803,6 +852,13 @@ def _expire_event_holds(*, event_id: UUID, now: datetime) -> int:
     outbox_messages_create(
         messages=[(BookingMessage.EXPIRED, {"booking_id": str(pk)}) for pk in booking_ids]
     )
+    audit_record_many(
+        action="booking.expired",
+        object_type="booking",
+        object_ids=booking_ids,
+        event_id=event_id,
+        system=True,
+    )
     events_cache_invalidate(event_ids=[event_id])
     return len(booking_ids)
 
@@ -821,7 +877,19 @@ def booking_confirm(*, booking_id: UUID) -> bool:
     Ticket.objects.filter(booking_id=booking_id).update(status=TicketStatus.VALID)
     _offer_accepted(booking_id)
     outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
+    _audit_confirmed(booking_id)
     return True
+
+
+def _audit_confirmed(booking_id: UUID, **data: Any) -> None:
+    event_id = Booking.objects.filter(pk=booking_id).values_list("event_id", flat=True).first()
+    audit_record(
+        action="booking.confirmed",
+        object_type="booking",
+        object_id=booking_id,
+        event_id=event_id,
+        data=data,
+    )
 
 
 def _offer_accepted(booking_id: UUID) -> None:
@@ -867,6 +935,7 @@ def booking_retake(*, booking_id: UUID) -> bool:
         outbox_messages_create(
             messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking.pk)})]
         )
+        _audit_confirmed(booking.pk, late_payment=True)
         events_cache_invalidate(event_ids=[event_id])
         return True
 
@@ -903,6 +972,13 @@ def ticket_reissue(*, booking: Booking, ticket_id: UUID) -> Ticket:
                     raise TicketNotReissuable()
                 ticket.code = ticket_code()
                 ticket.save(update_fields=["code"])
+                audit_record(
+                    action="ticket.reissued",
+                    object_type="ticket",
+                    object_id=ticket.pk,
+                    event_id=booking.event_id,
+                    data={"booking": booking.pk},
+                )
                 return ticket
         except IntegrityError:
             continue  # 130 random bits collided: draw again
@@ -938,11 +1014,20 @@ def ticket_attendee_rename(*, booking: Booking, ticket_id: UUID, name: str) -> T
         raise ValidationFailed.for_field(
             "attendee_name", f"{ticket.ticket_type.name} tickets need the attendee's name."
         )
-    updated = (
-        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True)
-        .exclude(status=TicketStatus.CANCELLED)
-        .update(attendee_name=name)
-    )
+    with transaction.atomic():
+        updated = (
+            Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True)
+            .exclude(status=TicketStatus.CANCELLED)
+            .update(attendee_name=name)
+        )
+        if updated:
+            audit_record(
+                action="ticket.updated",
+                object_type="ticket",
+                object_id=ticket.pk,
+                event_id=booking.event_id,
+                data={"attendee_name": [ticket.attendee_name, name]},
+            )
     if not updated:
         ticket.refresh_from_db()
         if ticket.checked_in_at is not None:
@@ -1006,7 +1091,9 @@ def _offer_type(*, event: Event, ticket_type_id: UUID, now: datetime) -> int:
         )
         try:
             with transaction.atomic():  # a savepoint: a refusal undoes the counters it moved
-                created = _record_booking(user=entry.user, request=request, attendees={})
+                created = _record_booking(
+                    user=entry.user, request=request, attendees={}, on_behalf=True
+                )
                 if created is None:
                     raise _Refused
         except (_Refused, _ReferenceCollision):
@@ -1022,5 +1109,13 @@ def _offer_type(*, event: Event, ticket_type_id: UUID, now: datetime) -> int:
             outbox_messages_create(
                 messages=[(BookingMessage.WAITLIST_OFFERED, {"booking_id": str(created.pk)})]
             )
+        audit_record(
+            action="waitlist.offered",
+            object_type="waitlist_entry",
+            object_id=entry.pk,
+            event_id=event.pk,
+            data={"booking": created.pk, "quantity": entry.quantity, "user": entry.user_id},
+            system=True,
+        )
         offers += 1
     return offers

@@ -5,9 +5,9 @@ several): the event's counter moves first (re-checking that the event is still o
 voucher's uses when one is used (under `uses + n <= max_uses`), then each ticket type's in id
 order - each UPDATE waits for the one before (EXISTS on it), which is the global lock order
 (event, voucher, bookings, ticket types) - each under its bound; only if every counter moved are
-the booking, its items, its tickets and its outbox message inserted (and the buyer taken off
-the waiting lists of the types booked). Otherwise nothing is inserted and the caller rolls back
-the counters that did move.
+the booking, its items, its tickets, its outbox message and its audit entry inserted (and the
+buyer taken off the waiting lists of the types booked). Otherwise nothing is inserted and the
+caller rolls back the counters that did move.
 
 Table and column names come from `Model._meta`, statuses are parameters, and every INSERT lists
 each concrete column of its model: a field added or renamed without this module following fails
@@ -24,6 +24,7 @@ from typing import Any
 from django.db import models
 from psycopg import sql
 
+from boxoffice.audit.models import AuditEntry
 from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntry, WaitlistStatus
 from boxoffice.common.sql import column, table
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
@@ -91,6 +92,19 @@ TICKET_VALUES: dict[str, sql.Composable] = {
     "checked_in_at": NULL,
     "attendee_name": sql.SQL("v.attendee"),
 }
+AUDIT_VALUES: dict[str, sql.Composable] = {
+    "id": _p("audit"),
+    "at": _p("now"),
+    "actor_id": _p("audit_actor"),
+    "actor_email": _p("audit_actor_email"),
+    "action": _p("audit_action"),
+    "object_type": _p("audit_object_type"),
+    "object_id": _p("audit_object_id"),
+    "event_id": _p("event"),
+    "data": sql.SQL("{}::jsonb").format(_p("audit_data")),
+    "request_id": _p("audit_request_id"),
+    "source_address": sql.SQL("{}::inet").format(_p("audit_address")),
+}
 MESSAGE_VALUES: dict[str, sql.Composable] = {
     "id": _p("message"),
     "kind": _p("kind"),
@@ -141,9 +155,11 @@ def booking_params(
     tickets: Sequence[Ticket],
     message: OutboxMessage,
     notify: bool,
+    audit: AuditEntry,
 ) -> dict[str, Any]:
     """The parameters of `booking_statement` for a booking with these (unsaved) items, in the
-    lock order (ticket type id), tickets and outbox message (inserted only when `notify`)."""
+    lock order (ticket type id), tickets, outbox message (inserted only when `notify`) and
+    audit entry."""
     return {
         **counter_params(
             event_id=booking.event_id,
@@ -179,6 +195,15 @@ def booking_params(
         "kind": message.kind,
         "payload": json.dumps(message.payload),
         "available_at": message.available_at,
+        "audit": audit.pk,
+        "audit_actor": audit.actor_id,
+        "audit_actor_email": audit.actor_email,
+        "audit_action": audit.action,
+        "audit_object_type": audit.object_type,
+        "audit_object_id": audit.object_id,
+        "audit_data": json.dumps(audit.data),
+        "audit_request_id": audit.request_id,
+        "audit_address": audit.source_address,
     }
 
 
@@ -253,6 +278,7 @@ def _inserts(previous: str) -> list[sql.Composable]:
     item_columns, item_row = _insert_columns(BookingItem, ITEM_VALUES)
     ticket_columns, ticket_row = _insert_columns(Ticket, TICKET_VALUES)
     message_columns, message_row = _insert_columns(OutboxMessage, MESSAGE_VALUES)
+    audit_columns, audit_row = _insert_columns(AuditEntry, AUDIT_VALUES)
     return [
         sql.SQL(
             "b AS (INSERT INTO {table} ({columns}) SELECT {row}"
@@ -290,6 +316,10 @@ def _inserts(previous: str) -> list[sql.Composable]:
         sql.SQL(
             "o AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b WHERE %(notify)s)"
         ).format(table=table(OutboxMessage), columns=message_columns, row=message_row),
+        # The audit entry, in the same statement (one round trip).
+        sql.SQL("au AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b)").format(
+            table=table(AuditEntry), columns=audit_columns, row=audit_row
+        ),
     ]
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from boxoffice.accounts.models import User
+from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import (
     ACTIVE_WAITLIST,
     LIVE_STATUSES,
@@ -72,11 +73,19 @@ def waitlist_join(
             )
     try:
         with transaction.atomic():
-            return WaitlistEntry.objects.create(
+            entry = WaitlistEntry.objects.create(
                 event=event, ticket_type=ticket_type, user=user, quantity=quantity
             )
     except IntegrityError as exc:
         raise AlreadyWaiting() from exc
+    audit_record(
+        action="waitlist.joined",
+        object_type="waitlist_entry",
+        object_id=entry.pk,
+        event_id=event.pk,
+        data={"ticket_type": ticket_type.pk, "quantity": quantity},
+    )
+    return entry
 
 
 def waitlist_leave(*, entry: WaitlistEntry) -> WaitlistEntry:
@@ -85,9 +94,17 @@ def waitlist_leave(*, entry: WaitlistEntry) -> WaitlistEntry:
         booking = entry.booking
         if booking.status == BookingStatus.PENDING:
             booking_cancel(booking=booking)  # marks the entry left and offers the seats on
-    WaitlistEntry.objects.filter(pk=entry.pk, status__in=ACTIVE_WAITLIST).update(
-        status=WaitlistStatus.LEFT
-    )
+    with transaction.atomic():
+        left = WaitlistEntry.objects.filter(pk=entry.pk, status__in=ACTIVE_WAITLIST).update(
+            status=WaitlistStatus.LEFT
+        )
+        if left:
+            audit_record(
+                action="waitlist.left",
+                object_type="waitlist_entry",
+                object_id=entry.pk,
+                event_id=entry.event_id,
+            )
     entry.refresh_from_db()
     return entry
 

@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from boxoffice.accounts.models import User, normalize_email
+from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import Ticket, TicketStatus
 from boxoffice.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from boxoffice.common.exceptions import problem_payload
@@ -54,14 +55,30 @@ def door_staff_add(*, event: Event, email: str) -> DoorStaff:
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
         raise ValidationFailed.for_field("email", "No active user has this e-mail address.")
-    member, _created = DoorStaff.objects.get_or_create(event=event, user=user)
+    with transaction.atomic():
+        member, created = DoorStaff.objects.get_or_create(event=event, user=user)
+        if created:
+            audit_record(
+                action="door_staff.added",
+                object_type="door_staff",
+                object_id=user.pk,
+                event_id=event.pk,
+                data={"email": user.email},
+            )
     return member
 
 
 def door_staff_remove(*, event: Event, user_id: UUID) -> None:
-    deleted, _ = DoorStaff.objects.filter(event=event, user_id=user_id).delete()
-    if not deleted:
-        raise NotFound("This user is not door staff at this event.")
+    with transaction.atomic():
+        deleted, _ = DoorStaff.objects.filter(event=event, user_id=user_id).delete()
+        if not deleted:
+            raise NotFound("This user is not door staff at this event.")
+        audit_record(
+            action="door_staff.removed",
+            object_type="door_staff",
+            object_id=user_id,
+            event_id=event.pk,
+        )
 
 
 def _ticket_body(ticket: Ticket) -> dict[str, Any]:
@@ -127,6 +144,15 @@ def ticket_check_in(
                 response_status=answer.status,
                 response_body=answer.body,
             )
+            if answer.status == 201 and ticket is not None:
+                audit_record(
+                    action="checkin.created",
+                    object_type="ticket",
+                    object_id=ticket.pk,
+                    event_id=event.pk,
+                    data={"gate": gate, "booking": ticket.booking_id},
+                    actor=actor,
+                )
             return answer
     except IntegrityError:  # the same nonce at the same moment: that scan's answer stands
         stored = CheckIn.objects.get(event=event, nonce=nonce)
@@ -150,6 +176,14 @@ def check_in_undo(*, event: Event, ticket_id: UUID, actor: User, gate: str = "")
             by=actor,
             gate=gate,
             response_status=204,
+        )
+        audit_record(
+            action="checkin.deleted",
+            object_type="ticket",
+            object_id=ticket.pk,
+            event_id=event.pk,
+            data={"gate": gate},
+            actor=actor,
         )
 
 

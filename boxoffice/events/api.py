@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +23,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from boxoffice.audit.api import AUDIT_DESCRIPTION, AuditListApi
+from boxoffice.audit.models import AuditEntry
+from boxoffice.audit.selectors import audit_entries
+from boxoffice.audit.serializers import AuditQuerySerializer
 from boxoffice.common.api import validated, validated_query
 from boxoffice.common.errors import NotFound, ValidationFailed
 from boxoffice.common.permissions import IsStaffOrReadOnly
@@ -534,3 +538,24 @@ class VoucherDetailApi(APIView):
     def delete(self, request: Request, event_id: UUID, voucher_id: UUID) -> Response:
         vouchers.voucher_delete(voucher=self._voucher(request, event_id, voucher_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventAuditApi(AuditListApi):
+    """One event's audit entries: its organizer and staff."""
+
+    def scoped(self) -> QuerySet[AuditEntry]:
+        event = selectors.event_get_managed(
+            event_id=self.kwargs["event_id"], user=self.request.user
+        )
+        return audit_entries(event_id=event.pk)
+
+    @extend_schema(
+        tags=["events"],
+        summary="An event's audit log",
+        description="The event's organizer and staff (403 for others who can see the event): every "
+        "change to the event, its ticket types, bookings, payments, vouchers, waiting list, door "
+        "staff and check-ins, with who made it and when. " + AUDIT_DESCRIPTION,
+        parameters=[AuditQuerySerializer],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

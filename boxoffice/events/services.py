@@ -15,6 +15,7 @@ from django.utils import timezone as tz
 from django.utils.text import slugify
 
 from boxoffice.accounts.models import User
+from boxoffice.audit.services import audit_changes, audit_record
 from boxoffice.common.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from boxoffice.events.cache import categories_cache_invalidate, events_cache_invalidate
 from boxoffice.events.hooks import inventory_freed
@@ -112,26 +113,35 @@ def event_create(
         raise Forbidden("Only organizers and staff can create events.")
     _check_times(start_time=start_time, end_time=end_time, start_changed=True, now=tz.now())
     _check_queue_opening(queue_opens_at=queue_opens_at, start_time=start_time)
-    return Event.objects.create(
-        organizer=organizer,
-        title=title,
-        description=description,
-        venue=venue,
-        city=city,
-        category=category,
-        start_time=start_time,
-        end_time=end_time,
-        capacity=capacity,
-        max_tickets_per_user=max_tickets_per_user,
-        hold_minutes=hold_minutes,
-        currency=currency or settings.DEFAULT_CURRENCY,
-        timezone=timezone or settings.TIME_ZONE,
-        waitlist_enabled=waitlist_enabled,
-        queue_enabled=queue_enabled,
-        queue_rate_per_minute=queue_rate_per_minute,
-        queue_opens_at=queue_opens_at,
-        queue_active_limit=queue_active_limit,
-    )
+    with transaction.atomic():
+        event = Event.objects.create(
+            organizer=organizer,
+            title=title,
+            description=description,
+            venue=venue,
+            city=city,
+            category=category,
+            start_time=start_time,
+            end_time=end_time,
+            capacity=capacity,
+            max_tickets_per_user=max_tickets_per_user,
+            hold_minutes=hold_minutes,
+            currency=currency or settings.DEFAULT_CURRENCY,
+            timezone=timezone or settings.TIME_ZONE,
+            waitlist_enabled=waitlist_enabled,
+            queue_enabled=queue_enabled,
+            queue_rate_per_minute=queue_rate_per_minute,
+            queue_opens_at=queue_opens_at,
+            queue_active_limit=queue_active_limit,
+        )
+        audit_record(
+            action="event.created",
+            object_type="event",
+            object_id=event.pk,
+            event_id=event.pk,
+            data={"title": title, "start_time": start_time},
+        )
+    return event
 
 
 def _apply_status(event: Event, status: str) -> None:
@@ -160,6 +170,8 @@ def event_update(*, event: Event, **changes: Any) -> Event:
     if event.status == EventStatus.CANCELLED:
         raise EventCancelled()
     status = changes.pop("status", None)
+    changed = audit_changes(event, changes)
+    was = event.status
     currency_changed = changes.get("currency", event.currency) != event.currency
     for name, value in changes.items():
         setattr(event, name, value)
@@ -181,6 +193,12 @@ def event_update(*, event: Event, **changes: Any) -> Event:
     if status is not None:
         _apply_status(event, status)
     event.save()
+    if event.status != was:
+        changed["status"] = [was, event.status]
+    action = "event.published" if event.status != was else "event.updated"
+    audit_record(
+        action=action, object_type="event", object_id=event.pk, event_id=event.pk, data=changed
+    )
     events_cache_invalidate(event_ids=[event.pk])
     return event
 
@@ -191,6 +209,13 @@ def event_delete(*, event: Event) -> None:
     if event.bookings.exists():
         raise HasBookings()
     events_cache_invalidate(event_ids=[event.pk])  # before delete() clears the pk
+    audit_record(
+        action="event.deleted",
+        object_type="event",
+        object_id=event.pk,
+        event_id=event.pk,
+        data={"title": event.title},
+    )
     event.delete()
 
 
@@ -238,6 +263,13 @@ def ticket_type_create(
             ticket_type.save(force_insert=True)
     except IntegrityError as exc:
         raise _ticket_type_name_taken() from exc
+    audit_record(
+        action="ticket_type.created",
+        object_type="ticket_type",
+        object_id=ticket_type.pk,
+        event_id=event.pk,
+        data={"name": name, "price": price, "quantity": quantity, "hidden": hidden},
+    )
     events_cache_invalidate(event_ids=[event.pk])
     return ticket_type
 
@@ -248,6 +280,7 @@ def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType
     if ticket_type.event.status == EventStatus.CANCELLED:
         raise EventCancelled()
     raised = changes.get("quantity", ticket_type.quantity) > ticket_type.quantity
+    changed = audit_changes(ticket_type, changes)
     for name, value in changes.items():
         setattr(ticket_type, name, value)
     if ticket_type.quantity < ticket_type.quantity_sold:
@@ -260,6 +293,13 @@ def ticket_type_update(*, ticket_type: TicketType, **changes: Any) -> TicketType
             ticket_type.save()
     except IntegrityError as exc:
         raise _ticket_type_name_taken() from exc
+    audit_record(
+        action="ticket_type.updated",
+        object_type="ticket_type",
+        object_id=ticket_type.pk,
+        event_id=ticket_type.event_id,
+        data=changed,
+    )
     if raised:  # new seats: the waiting list first (with the event and the type locked)
         inventory_freed(event_id=ticket_type.event_id, ticket_type_ids=[ticket_type.pk])
     events_cache_invalidate(event_ids=[ticket_type.event_id])
@@ -271,6 +311,13 @@ def ticket_type_delete(*, ticket_type: TicketType) -> None:
     ticket_type = _lock_ticket_type(ticket_type)
     if ticket_type.quantity_sold > 0 or ticket_type.booking_items.exists():
         raise HasSales()
+    audit_record(
+        action="ticket_type.deleted",
+        object_type="ticket_type",
+        object_id=ticket_type.pk,
+        event_id=ticket_type.event_id,
+        data={"name": ticket_type.name},
+    )
     ticket_type.delete()
     events_cache_invalidate(event_ids=[ticket_type.event_id])
 
@@ -305,6 +352,12 @@ def category_create(*, name: str, slug: str = "", parent: Category | None = None
     try:
         with transaction.atomic():
             category.save(force_insert=True)
+            audit_record(
+                action="category.created",
+                object_type="category",
+                object_id=category.pk,
+                data={"name": name, "slug": slug},
+            )
     except IntegrityError as exc:
         raise _slug_taken() from exc
     return category
@@ -320,6 +373,7 @@ def category_update(
     """Rename or move a category; its descendants' paths follow in one UPDATE."""
     category = Category.objects.select_for_update().get(pk=category.pk)
     old_path = category.path
+    before = {"name": category.name, "slug": category.slug, "parent": category.parent_id}
     if parent is not _UNSET:
         if parent is not None and (
             parent.pk == category.pk or parent.path.startswith(f"{old_path}/")
@@ -347,6 +401,13 @@ def category_update(
                 )
     except IntegrityError as exc:
         raise _slug_taken() from exc
+    after = {"name": category.name, "slug": category.slug, "parent": category.parent_id}
+    audit_record(
+        action="category.updated",
+        object_type="category",
+        object_id=category.pk,
+        data={k: [before[k], after[k]] for k in after if before[k] != after[k]},
+    )
     categories_cache_invalidate()
     return category
 
@@ -355,5 +416,11 @@ def category_update(
 def category_delete(*, category: Category) -> None:
     if category.children.exists() or category.events.exists():
         raise InUse("The category still has sub-categories or events.")
+    audit_record(
+        action="category.deleted",
+        object_type="category",
+        object_id=category.pk,
+        data={"name": category.name},
+    )
     category.delete()
     categories_cache_invalidate()

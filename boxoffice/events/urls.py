@@ -34,6 +34,7 @@ urlpatterns = [
         name="voucher-bulk",
     ),
     path("events/<uuid:event_id>/vouchers.csv", api.VoucherCsvApi.as_view(), name="voucher-csv"),
+    path("events/<uuid:event_id>/audit/", api.EventAuditApi.as_view(), name="event-audit"),
     path(
         "events/<uuid:event_id>/vouchers/<uuid:voucher_id>/",
         api.VoucherDetailApi.as_view(),

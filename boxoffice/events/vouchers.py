@@ -21,6 +21,7 @@ from django.db.models import DecimalField
 from django.utils import timezone
 from psycopg import sql
 
+from boxoffice.audit.services import audit_changes, audit_record
 from boxoffice.common.errors import Conflict, ValidationFailed
 from boxoffice.common.sql import column, column_name
 from boxoffice.events.models import (
@@ -214,6 +215,19 @@ def voucher_create(
     except IntegrityError as exc:
         raise _code_taken() from exc
     voucher.ticket_types.set(ticket_types)
+    audit_record(
+        action="voucher.created",
+        object_type="voucher",
+        object_id=voucher.pk,
+        event_id=event.pk,
+        data={
+            "code": code,
+            "discount_type": discount_type,
+            "value": voucher.value,
+            "max_uses": max_uses,
+            "ticket_types": [t.pk for t in ticket_types],
+        },
+    )
     return voucher
 
 
@@ -251,6 +265,12 @@ def voucher_update(*, voucher: Voucher, **changes: Any) -> Voucher:
     if "code" in changes:
         changes["code"] = changes["code"].strip()
         _check_code(changes["code"])
+    changed = audit_changes(voucher, changes)
+    if ticket_types is not None:
+        changed["ticket_types"] = [
+            sorted(str(pk) for pk in voucher.ticket_types.values_list("pk", flat=True)),
+            sorted(str(t.pk) for t in ticket_types),
+        ]
     for name, value in changes.items():
         setattr(voucher, name, value)
     if voucher.discount_type == DiscountType.NONE:
@@ -274,6 +294,13 @@ def voucher_update(*, voucher: Voucher, **changes: Any) -> Voucher:
         raise _code_taken() from exc
     if ticket_types is not None:
         voucher.ticket_types.set(ticket_types)
+    audit_record(
+        action="voucher.updated",
+        object_type="voucher",
+        object_id=voucher.pk,
+        event_id=voucher.event_id,
+        data=changed,
+    )
     return voucher
 
 
@@ -282,6 +309,13 @@ def voucher_delete(*, voucher: Voucher) -> None:
     voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
     if voucher.uses or voucher.bookings.exists():
         raise VoucherInUse()
+    audit_record(
+        action="voucher.deleted",
+        object_type="voucher",
+        object_id=voucher.pk,
+        event_id=voucher.event_id,
+        data={"code": voucher.code},
+    )
     voucher.delete()
 
 

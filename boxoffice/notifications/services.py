@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from boxoffice.accounts.models import User
+from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import BookingStatus
 from boxoffice.events.models import Event
 from boxoffice.notifications.models import ORGANIZER_NOTIFICATION
@@ -36,5 +37,12 @@ def event_notify_attendees(*, event: Event, subject: str, message: str) -> int:
                 )
                 for user_id in recipients
             ]
+        )
+        audit_record(
+            action="event.attendees_notified",
+            object_type="event",
+            object_id=event.pk,
+            event_id=event.pk,
+            data={"subject": subject, "recipients": len(recipients)},
         )
     return len(recipients)

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus
 from boxoffice.bookings.services import (
     booking_amounts_add,
@@ -80,9 +82,22 @@ def payment_start(*, booking: Booking, provider: str | None = None) -> PaymentSt
         created = adapter.create(payment=payment)
         payment.redirect_url, payment.provider_ref = created.redirect_url, created.provider_ref
         payment.save(force_insert=True)
+        _audit_payment(payment, booking, "payment.created", {"provider": name})
         if first:
             booking_hold_extend(booking_id=booking.pk, minutes=settings.PAYMENT_WINDOW_MINUTES)
     return PaymentStarted(payment=payment, created=True)
+
+
+def _audit_payment(
+    payment: Payment, booking: Booking, action: str, data: dict[str, Any] | None = None
+) -> None:
+    audit_record(
+        action=action,
+        object_type="payment",
+        object_id=payment.pk,
+        event_id=booking.event_id,
+        data={"booking": booking.pk, "amount": payment.amount, **(data or {})},
+    )
 
 
 def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> bool:
@@ -126,6 +141,7 @@ def _apply(adapter: PaymentProvider, event: InboundEvent) -> None:
         if payment.status == PaymentStatus.CREATED:  # forward only: never after a success
             payment.status = PaymentStatus.FAILED
             payment.save(update_fields=["status", "updated_at"])
+            _audit_payment(payment, booking, "payment.failed", {"provider": adapter.name})
     elif event.type == "refund.succeeded":
         Refund.objects.filter(payment=payment, status=RefundStatus.PENDING).update(
             status=RefundStatus.SUCCEEDED, completed_at=timezone.now()
@@ -139,6 +155,7 @@ def _succeeded(adapter: PaymentProvider, booking: Booking, payment: Payment) -> 
     payment.succeeded_at = timezone.now()
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
     booking_amounts_add(booking_id=booking.pk, paid=payment.amount)
+    _audit_payment(payment, booking, "payment.succeeded", {"provider": adapter.name})
     if booking.status == BookingStatus.PENDING:
         booking_confirm(booking_id=booking.pk)  # seats still held, even if just overdue
     elif booking.status == BookingStatus.EXPIRED:
@@ -190,6 +207,19 @@ def refund_create(*, payment: Payment, amount: Decimal, reason: str = "") -> Ref
     )
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     booking_amounts_add(booking_id=payment.booking_id, refunded=amount)
+    event_id = Booking.objects.filter(pk=payment.booking_id).values_list("event_id", flat=True)
+    audit_record(  # the money moves now (the provider may settle later)
+        action="payment.refunded",
+        object_type="payment",
+        object_id=payment.pk,
+        event_id=event_id.first(),
+        data={
+            "booking": payment.booking_id,
+            "amount": amount,
+            "reason": reason,
+            "refund": refund.pk,
+        },
+    )
     if payment.provider in SETTLED_LOCALLY:
         result = provider_get(payment.provider).refund(
             payment=payment, amount=amount, key=str(refund.pk)
@@ -235,6 +265,7 @@ def booking_mark_paid(*, booking: Booking) -> Booking:
         payment.succeeded_at = timezone.now()
         payment.save()
         booking_amounts_add(booking_id=booking.pk, paid=payment.amount)
+        _audit_payment(payment, booking, "payment.succeeded", {"provider": "manual"})
         booking_confirm(booking_id=booking.pk)
     booking.refresh_from_db()
     return booking

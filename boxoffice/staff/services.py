@@ -8,6 +8,7 @@ from django.db import transaction
 
 from boxoffice.accounts.models import Role, User, normalize_email
 from boxoffice.accounts.services import user_register
+from boxoffice.audit.services import audit_record, audit_record_many
 from boxoffice.bookings.models import Booking
 from boxoffice.common.errors import ValidationFailed
 from boxoffice.events.models import Event
@@ -15,9 +16,16 @@ from boxoffice.events.models import Event
 
 def staff_user_create(*, email: str, password: str, **profile: str) -> User:
     """A staff account (superusers only, enforced by the caller's permission)."""
-    user = user_register(email=email, password=password, role=Role.ORGANIZER, **profile)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
+    with transaction.atomic():
+        user = user_register(email=email, password=password, role=Role.ORGANIZER, **profile)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        audit_record(
+            action="user.staff_created",
+            object_type="user",
+            object_id=user.pk,
+            data={"email": email},
+        )
     return user
 
 
@@ -65,4 +73,16 @@ def users_bulk_delete(*, email_prefix: str, dry_run: bool = True) -> BulkDeleteR
     }
     if not dry_run and deletable:
         User.objects.filter(pk__in=deletable).delete()
+        audit_record_many(
+            action="user.deleted",
+            object_type="user",
+            object_ids=deletable,
+            data={"email_prefix": prefix},
+        )
+    audit_record(  # the staff action itself, a dry run included (it reveals the counts)
+        action="user.bulk_delete_previewed" if dry_run else "user.bulk_deleted",
+        object_type="user",
+        object_id=None,
+        data={"email_prefix": prefix, **result},
+    )
     return result

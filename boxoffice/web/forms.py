@@ -335,6 +335,11 @@ class BookingSearchForm(forms.Form):
     )
 
 
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(label="Action", max_length=64, required=False)
+    object_id = forms.CharField(label="Object id", max_length=64, required=False)
+
+
 class VoucherForm(forms.Form):
     code = forms.CharField(label="Code", max_length=64, required=False)
     count = forms.IntegerField(

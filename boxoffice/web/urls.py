@@ -76,6 +76,8 @@ urlpatterns += [
         name="console-bookings",
     ),
     path("console/events/<uuid:event_id>/notify/", console.event_notify, name="console-notify"),
+    path("console/events/<uuid:event_id>/audit/", console.event_audit, name="console-audit"),
+    path("console/audit/", console.staff_audit, name="console-staff-audit"),
     path(
         "console/events/<uuid:event_id>/queue/",
         console.event_queue_stats,

@@ -140,6 +140,15 @@ def test_plan_uses_indexes_on_the_hot_tables() -> None:
                 "left_status": "left",
                 "ticket_codes": ["c"],
                 "ticket_attendees": [""],
+                "audit": "00000000-0000-0000-0000-000000000003",
+                "audit_actor": None,
+                "audit_actor_email": "",
+                "audit_action": "booking.created",
+                "audit_object_type": "booking",
+                "audit_object_id": "x",
+                "audit_data": "{}",
+                "audit_request_id": "",
+                "audit_address": None,
             },
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())

@@ -184,6 +184,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # Providers call it, unsigned requests are refused whoever sends them.
     ("POST", "/api/v1/payments/webhooks/{provider}/"): everyone(400),
     ("GET", "/api/v1/admin/analytics/"): STAFF,
+    ("GET", "/api/v1/events/{event_id}/audit/"): MANAGE,
+    ("GET", "/api/v1/admin/audit/"): STAFF,
     ("POST", "/api/v1/admin/users/staff/"): row(401, 403, 403, 403, 403, 403),  # superusers only
     ("POST", "/api/v1/admin/users/bulk-delete/"): STAFF,
 }

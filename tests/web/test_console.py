@@ -208,3 +208,23 @@ def test_mark_paid_and_refund_from_the_console(new_page: Callable[..., Page], si
     stored = Booking.objects.get(pk=booking.pk)
     assert stored.status == BookingStatus.CONFIRMED
     assert (stored.amount_paid, stored.amount_refunded) == (30, 10)
+
+
+def test_organizer_reads_the_events_audit_log(new_page: Callable[..., Page], site: str) -> None:
+    organizer = OrganizerFactory()
+    event = EventFactory(organizer=organizer, title="Audit Night")
+    seat = TicketTypeFactory(event=event, name="Seat", price="0.00")
+    buyer = UserFactory()
+    booking_book(user=buyer, event_id=event.pk, lines=[BookingLine(seat.pk, 1)])
+    page = new_page()
+    sign_in(page, organizer)
+    page.goto(f"/console/events/{event.pk}/")
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    booked = page.get_by_role("row").filter(has_text="booking.created")
+    expect(booked).to_have_count(1)
+    expect(page.get_by_role("row").filter(has_text="ticket_type.created")).to_have_count(0)
+    page.get_by_label("Action").fill("booking.created")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("row")).to_have_count(2)  # the header and the one booking
+    screenshot(page, "console-audit")

@@ -4,6 +4,7 @@ through the service the API uses; the check-in page is in web.views.door."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from boxoffice.accounts.models import User
 from boxoffice.analytics.selectors import event_analytics, events_sales_overview
+from boxoffice.audit.selectors import audit_entries
 from boxoffice.bookings import selectors as booking_selectors
 from boxoffice.bookings import services as booking_services
 from boxoffice.bookings.documents import event_when
@@ -41,6 +43,7 @@ from boxoffice.waitingroom.services import queue_config, queue_stats
 from boxoffice.waitingroom.store import QueueUnavailable
 from boxoffice.web.errors import form_add_domain_error, http_errors, message_of
 from boxoffice.web.forms import (
+    AuditFilterForm,
     BookingSearchForm,
     CancelEventForm,
     DoorStaffForm,
@@ -364,6 +367,42 @@ def event_bookings(request: HttpRequest, event_id: UUID) -> HttpResponse:
         "web/console/bookings.html",
         {"event": event, "form": form, "bookings": bookings[:200]},
     )
+
+
+AUDIT_PAGE_SIZE = 200
+
+
+def _audit_page(request: HttpRequest, *, event: Event | None) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    entries = audit_entries(event_id=event.pk if event is not None else None)
+    if form.is_bound and form.is_valid():
+        entries = audit_entries(
+            event_id=event.pk if event is not None else None,
+            action=form.cleaned_data["action"].strip() or None,
+            object_id=form.cleaned_data["object_id"].strip() or None,
+        )
+    rows = [
+        (entry, json.dumps(entry.data, ensure_ascii=False, sort_keys=True) if entry.data else "")
+        for entry in entries[:AUDIT_PAGE_SIZE]
+    ]
+    return render(request, "web/console/audit.html", {"event": event, "form": form, "rows": rows})
+
+
+@require_GET
+@login_required
+@http_errors
+def event_audit(request: HttpRequest, event_id: UUID) -> HttpResponse:
+    """The event's audit log: its organizer and staff."""
+    return _audit_page(request, event=event_get_managed(event_id=event_id, user=request.user))
+
+
+@require_GET
+@login_required
+def staff_audit(request: HttpRequest) -> HttpResponse:
+    """Everything in the audit log: staff only."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The audit log of the whole site is for staff.")
+    return _audit_page(request, event=None)
 
 
 def _managed_booking(request: HttpRequest, booking_id: UUID) -> Booking:
