@@ -51,6 +51,7 @@ FRESH = {
     "ticket": "gen_random_uuid()",
     "message": "gen_random_uuid()",
     "audit": "gen_random_uuid()",
+    "wh_key": "gen_random_uuid()::text",
     "reference": "upper(substr(md5(random()::text), 1, 16))",
     "code": "upper(substr(md5(random()::text), 1, 26))",
     "item_ids": "ARRAY[gen_random_uuid()]",
@@ -161,7 +162,13 @@ def _statement_template(*, event: Any, ticket_type: Any, user: Any) -> tuple[str
         actor=user,
     )
     params = booking_params(
-        booking=booking, items=[item], tickets=[ticket], message=message, notify=False, audit=audit
+        booking=booking,
+        items=[item],
+        tickets=[ticket],
+        message=message,
+        notify=False,
+        audit=audit,
+        organizer_id=event.organizer_id,
     )
     return booking_statement(1), params
 

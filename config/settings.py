@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "boxoffice.outbox",
     "boxoffice.audit",
     "boxoffice.accounts",
+    "boxoffice.webhooks",
     "boxoffice.events",
     "boxoffice.waitingroom",
     "boxoffice.bookings",
@@ -268,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "DiscountTypeEnum": "boxoffice.events.models.DiscountType",
         "RoleEnum": "boxoffice.accounts.models.Role",
         "HealthStatusEnum": ["ok", "degraded", "unavailable"],
+        "WebhookDeliveryStatusEnum": "boxoffice.webhooks.models.DeliveryStatus",
+        "WebhookEventTypeEnum": "boxoffice.webhooks.models.WebhookEventType",
         "PublishStatusEnum": ["draft", "published"],
     },
     "POSTPROCESSING_HOOKS": [
@@ -316,6 +319,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "boxoffice.bookings.tasks.holds_expire_task",
         "schedule": float(env.int("HOLD_SWEEP_SECONDS", default=60)),
     },
+    "webhooks-send": {
+        "task": "boxoffice.webhooks.tasks.webhooks_send_due_task",
+        "schedule": float(env.int("WEBHOOKS_POLL_SECONDS", default=2)),
+    },
     "audit-purge": {
         "task": "boxoffice.audit.tasks.audit_purge_task",
         "schedule": AUDIT_PURGE_SECONDS,
@@ -333,6 +340,13 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_DISPATCH = env.str("OUTBOX_DISPATCH", default="celery" if CELERY_BROKER_URL else "relay")
 IDEMPOTENCY_TTL_HOURS = 24
 # An overdue hold is released at most this long after it expires, with or without traffic.
+# Outbound webhooks: receivers on private/loopback addresses only with this on (local tests);
+# a 5 s timeout per attempt; retries for 3 days, then the endpoint is disabled.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+WEBHOOKS_RETRY_WINDOW_HOURS = env.int("WEBHOOKS_RETRY_WINDOW_HOURS", default=72)
+WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=8)
+WEBHOOKS_POLL_SECONDS = float(env.int("WEBHOOKS_POLL_SECONDS", default=2))
 # Audit entries older than this many days are purged daily (0 keeps them forever).
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 HOLD_SWEEP_SECONDS = float(env.int("HOLD_SWEEP_SECONDS", default=60))

@@ -29,3 +29,5 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 CELERY_TASK_ALWAYS_EAGER = True
 OUTBOX_DISPATCH = "celery"
 PAYMENTS_FAKE = True
+# Test receivers listen on loopback; the SSRF guard's own tests turn this off.
+WEBHOOKS_ALLOW_PRIVATE = True

@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("boxoffice.analytics.urls")),
     path("", include("boxoffice.staff.urls")),
     path("", include("boxoffice.audit.urls")),
+    path("", include("boxoffice.webhooks.urls")),
 ]
 
 urlpatterns = [

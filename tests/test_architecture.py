@@ -1,7 +1,7 @@
 """The layering, checked over the import graph of boxoffice/ (docs/architecture.md):
 
-    common → outbox → audit → accounts → events → bookings → payments / door / notifications
-           → analytics, staff → web
+    common → outbox → audit → accounts → webhooks → events → bookings
+           → payments / door / notifications → analytics, staff → web
 
 (web is the one app above analytics: its console shows the sales figures the API serves.)
 
@@ -24,6 +24,7 @@ LAYERS = [
     {"outbox"},
     {"audit"},
     {"accounts"},
+    {"webhooks"},
     {"events"},
     {"waitingroom"},
     {"bookings"},

@@ -254,3 +254,31 @@ def booking_created_data(created: Any) -> dict[str, Any]:
         "payments": [],
         "voucher": booking.voucher.code if booking.voucher_id is not None else None,
     }
+
+
+def booking_webhook_data(booking: Any) -> dict[str, Any]:
+    """A booking as webhooks send it: the booking as the API shows it to its event's organizer,
+    without the tickets' codes (a receiver is not the door). Needs `event` and `user` loaded;
+    `items` are listed when prefetched or in memory."""
+    money = _MONEY.to_representation
+    user = booking.user
+    return {
+        "id": str(booking.pk),
+        "reference": booking.reference,
+        "status": booking.status,
+        "event": {
+            "id": str(booking.event.pk),
+            "title": booking.event.title,
+            "start_time": _time(booking.event.start_time),
+            "venue": booking.event.venue,
+        },
+        "attendee": {"id": str(user.pk), "email": user.email, "name": user.full_name},
+        "total_amount": money(booking.total_amount),
+        "currency": booking.currency,
+        "amount_paid": money(booking.amount_paid),
+        "amount_refunded": money(booking.amount_refunded),
+        "created_at": _time(booking.created_at),
+        "expires_at": _time(booking.expires_at),
+        "confirmed_at": _time(booking.confirmed_at),
+        "cancelled_at": _time(booking.cancelled_at),
+    }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,6 +44,7 @@ from boxoffice.bookings.models import (
     WaitlistStatus,
 )
 from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, voucher_uses_for
+from boxoffice.bookings.serializers import booking_webhook_data
 from boxoffice.bookings.statement import (
     booking_params,
     booking_statement,
@@ -74,6 +75,8 @@ from boxoffice.outbox.services import (
     outbox_messages_create,
 )
 from boxoffice.waitingroom.services import queue_admission_done, queue_pass_claim
+from boxoffice.webhooks.models import WebhookEventType
+from boxoffice.webhooks.services import webhook_emit, webhook_emit_many
 
 MAX_LINES = 20
 
@@ -469,6 +472,8 @@ def _record_booking(
         message=message,
         notify=not hold,
         audit=audit,
+        organizer_id=event.organizer_id,
+        webhook_data=None if hold else booking_webhook_data(booking),
     )
     try:
         with connection.cursor() as cursor:
@@ -764,6 +769,7 @@ def booking_cancel(*, booking: Booking) -> Booking:
             "refund_due": _refund_due(booking),
         },
     )
+    _emit_booking(WebhookEventType.BOOKING_CANCELLED, booking.pk)
     events_cache_invalidate(event_ids=[booking.event_id])
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
@@ -809,12 +815,33 @@ def event_cancel(*, event: Event) -> int:
             event_id=event.pk,
             data={"reason": "event.cancelled"},
         )
+        _emit_bookings(
+            WebhookEventType.BOOKING_CANCELLED,
+            event_id=event.pk,
+            booking_ids=[b.pk for b in bookings],
+        )
     audit_record(
         action="event.cancelled",
         object_type="event",
         object_id=event.pk,
         event_id=event.pk,
         data={"bookings_cancelled": len(bookings)},
+    )
+    cancelled_event = Event.objects.get(pk=event.pk)
+    webhook_emit(
+        event_type=WebhookEventType.EVENT_CANCELLED,
+        owner_id=cancelled_event.organizer_id,
+        ordering_key=event.pk,
+        data=lambda: {
+            "id": str(cancelled_event.pk),
+            "title": cancelled_event.title,
+            "status": cancelled_event.status,
+            "start_time": cancelled_event.start_time.isoformat(),
+            "cancelled_at": cancelled_event.cancelled_at.isoformat()
+            if cancelled_event.cancelled_at
+            else None,
+            "bookings_cancelled": len(bookings),
+        },
     )
     events_cache_invalidate(event_ids=[event.pk])
     return len(bookings)
@@ -859,6 +886,7 @@ def _expire_event_holds(*, event_id: UUID, now: datetime) -> int:
         event_id=event_id,
         system=True,
     )
+    _emit_bookings(WebhookEventType.BOOKING_EXPIRED, event_id=event_id, booking_ids=booking_ids)
     events_cache_invalidate(event_ids=[event_id])
     return len(booking_ids)
 
@@ -878,7 +906,29 @@ def booking_confirm(*, booking_id: UUID) -> bool:
     _offer_accepted(booking_id)
     outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
     _audit_confirmed(booking_id)
+    _emit_booking(WebhookEventType.BOOKING_CONFIRMED, booking_id)
     return True
+
+
+def _emit_booking(event_type: str, booking_id: UUID) -> None:
+    """Announce a booking's change to its organizer's webhooks (in the change's transaction)."""
+    booking = Booking.objects.select_related("event", "user").get(pk=booking_id)
+    webhook_emit(
+        event_type=event_type,
+        owner_id=booking.event.organizer_id,
+        ordering_key=booking.pk,
+        data=lambda: booking_webhook_data(booking),
+    )
+
+
+def _emit_bookings(event_type: str, *, event_id: UUID, booking_ids: Sequence[UUID]) -> None:
+    organizer_id = Event.objects.filter(pk=event_id).values_list("organizer_id", flat=True).first()
+
+    def items() -> list[tuple[Any, Mapping[str, Any]]]:
+        bookings = Booking.objects.select_related("event", "user").filter(pk__in=booking_ids)
+        return [(b.pk, booking_webhook_data(b)) for b in bookings]
+
+    webhook_emit_many(event_type=event_type, owner_id=organizer_id, items=items)
 
 
 def _audit_confirmed(booking_id: UUID, **data: Any) -> None:
@@ -936,6 +986,7 @@ def booking_retake(*, booking_id: UUID) -> bool:
             messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking.pk)})]
         )
         _audit_confirmed(booking.pk, late_payment=True)
+        _emit_booking(WebhookEventType.BOOKING_CONFIRMED, booking.pk)
         events_cache_invalidate(event_ids=[event_id])
         return True
 

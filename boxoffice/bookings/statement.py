@@ -5,9 +5,10 @@ several): the event's counter moves first (re-checking that the event is still o
 voucher's uses when one is used (under `uses + n <= max_uses`), then each ticket type's in id
 order - each UPDATE waits for the one before (EXISTS on it), which is the global lock order
 (event, voucher, bookings, ticket types) - each under its bound; only if every counter moved are
-the booking, its items, its tickets, its outbox message and its audit entry inserted (and the
-buyer taken off the waiting lists of the types booked). Otherwise nothing is inserted and the
-caller rolls back the counters that did move.
+the booking, its items, its tickets, its outbox message, its audit entry and (for a booking
+confirmed at once) its webhook deliveries inserted, and the buyer taken off the waiting lists of
+the types booked. Otherwise nothing is inserted and the caller rolls back the counters that did
+move.
 
 Table and column names come from `Model._meta`, statuses are parameters, and every INSERT lists
 each concrete column of its model: a field added or renamed without this module following fails
@@ -29,6 +30,8 @@ from boxoffice.bookings.models import Booking, BookingItem, Ticket, WaitlistEntr
 from boxoffice.common.sql import column, table
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.outbox.models import OutboxMessage, OutboxStatus
+from boxoffice.webhooks.models import WebhookEventType
+from boxoffice.webhooks.services import deliveries_insert, webhook_params
 
 
 def _insert_columns(
@@ -156,6 +159,8 @@ def booking_params(
     message: OutboxMessage,
     notify: bool,
     audit: AuditEntry,
+    organizer_id: Any,
+    webhook_data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The parameters of `booking_statement` for a booking with these (unsaved) items, in the
     lock order (ticket type id), tickets, outbox message (inserted only when `notify`) and
@@ -204,6 +209,14 @@ def booking_params(
         "audit_data": json.dumps(audit.data),
         "audit_request_id": audit.request_id,
         "audit_address": audit.source_address,
+        # A booking confirmed at once (free) is announced to the organizer's webhooks.
+        **webhook_params(
+            prefix="wh_",
+            event_type=WebhookEventType.BOOKING_CONFIRMED,
+            owner_id=organizer_id,
+            ordering_key=booking.pk,
+            data=webhook_data or {},
+        ),
     }
 
 
@@ -319,6 +332,12 @@ def _inserts(previous: str) -> list[sql.Composable]:
         # The audit entry, in the same statement (one round trip).
         sql.SQL("au AS (INSERT INTO {table} ({columns}) SELECT {row} FROM b)").format(
             table=table(AuditEntry), columns=audit_columns, row=audit_row
+        ),
+        # booking.confirmed to the organizer's webhooks, for a booking confirmed at once.
+        sql.SQL("wh AS ({})").format(
+            deliveries_insert(
+                prefix="wh_", condition=sql.SQL("%(notify)s AND EXISTS (SELECT 1 FROM b)")
+            )
         ),
     ]
 

@@ -23,6 +23,8 @@ from boxoffice.common.exceptions import problem_payload
 from boxoffice.door.models import CheckIn, CheckInAction, DoorStaff
 from boxoffice.events.models import Event, TicketType
 from boxoffice.events.selectors import can_manage_event
+from boxoffice.webhooks.models import WebhookEventType
+from boxoffice.webhooks.services import webhook_emit
 
 
 class NotCheckedIn(Conflict):
@@ -152,6 +154,12 @@ def ticket_check_in(
                     event_id=event.pk,
                     data={"gate": gate, "booking": ticket.booking_id},
                     actor=actor,
+                )
+                webhook_emit(
+                    event_type=WebhookEventType.CHECKIN_CREATED,
+                    owner_id=event.organizer_id,
+                    ordering_key=ticket.booking_id,
+                    data={**answer.body, "event": {"id": str(event.pk), "title": event.title}},
                 )
             return answer
     except IntegrityError:  # the same nonce at the same moment: that scan's answer stands

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus
+from boxoffice.bookings.serializers import booking_webhook_data
 from boxoffice.bookings.services import (
     booking_amounts_add,
     booking_confirm,
@@ -41,6 +42,8 @@ from boxoffice.payments.models import (
     RefundStatus,
 )
 from boxoffice.payments.providers import InboundEvent, PaymentProvider
+from boxoffice.webhooks.models import WebhookEventType
+from boxoffice.webhooks.services import webhook_emit
 
 # Providers whose refunds need no network call: they complete inside the refund's transaction.
 SETTLED_LOCALLY = frozenset({"fake", "manual"})
@@ -218,6 +221,22 @@ def refund_create(*, payment: Payment, amount: Decimal, reason: str = "") -> Ref
             "amount": amount,
             "reason": reason,
             "refund": refund.pk,
+        },
+    )
+    booking = Booking.objects.select_related("event", "user").get(pk=payment.booking_id)
+    webhook_emit(
+        event_type=WebhookEventType.PAYMENT_REFUNDED,
+        owner_id=booking.event.organizer_id,
+        ordering_key=booking.pk,
+        data=lambda: {
+            "id": str(payment.pk),
+            "provider": payment.provider,
+            "amount": str(payment.amount),
+            "amount_refunded": str(payment.amount_refunded),
+            "currency": payment.currency,
+            "status": payment.status,
+            "refund": {"id": str(refund.pk), "amount": str(amount), "reason": refund.reason},
+            "booking": booking_webhook_data(booking),
         },
     )
     if payment.provider in SETTLED_LOCALLY:

@@ -149,6 +149,11 @@ def test_plan_uses_indexes_on_the_hot_tables() -> None:
                 "audit_data": "{}",
                 "audit_request_id": "",
                 "audit_address": None,
+                "wh_type": "booking.confirmed",
+                "wh_owner": organizer.pk,
+                "wh_key": "x",
+                "wh_payload": "{}",
+                "wh_now": timezone.now(),
             },
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())

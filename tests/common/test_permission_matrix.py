@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -30,6 +31,8 @@ from boxoffice.events.models import Event, TicketType
 from boxoffice.events.vouchers import voucher_create
 from boxoffice.waitingroom.services import queue_config
 from boxoffice.waitingroom.store import queue_store
+from boxoffice.webhooks.models import WebhookDelivery
+from boxoffice.webhooks.services import webhook_endpoint_create
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -186,6 +189,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/admin/analytics/"): STAFF,
     ("GET", "/api/v1/events/{event_id}/audit/"): MANAGE,
     ("GET", "/api/v1/admin/audit/"): STAFF,
+    ("GET", "/api/v1/webhooks/"): SIGNED_IN,
+    ("POST", "/api/v1/webhooks/"): row(401, 403, 403, 201, 201, 201),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/"): row(401, 404, 404, 404, 200, 200),
+    ("PATCH", "/api/v1/webhooks/{endpoint_id}/"): row(401, 404, 404, 404, 200, 200),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}/"): row(401, 404, 404, 404, 204, 204),
+    ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries/"): row(401, 404, 404, 404, 200, 200),
+    ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry/"): row(
+        401, 404, 404, 404, 202, 202
+    ),
     ("POST", "/api/v1/admin/users/staff/"): row(401, 403, 403, 403, 403, 403),  # superusers only
     ("POST", "/api/v1/admin/users/bulk-delete/"): STAFF,
 }
@@ -231,6 +243,17 @@ class World:
         self.entry = WaitlistEntry.objects.create(
             event=self.event, ticket_type=self.ticket_type, user=self.attendee, quantity=1
         )
+        self.endpoint = webhook_endpoint_create(
+            owner=self.owner, url="http://127.0.0.1:9/hooks", events=["booking.cancelled"]
+        )
+        self.delivery = WebhookDelivery.objects.create(
+            endpoint=self.endpoint,
+            seq=1,
+            event_type="booking.cancelled",
+            payload={"type": "booking.cancelled"},
+            status="failed",
+            created_at=timezone.now(),
+        )
         self.booking = booking_create(
             user=self.attendee,
             event_id=self.event.pk,
@@ -263,6 +286,8 @@ class World:
             .replace("{voucher_id}", str(self.voucher.pk))
             .replace("{entry_id}", str(self.entry.pk))
             .replace("{token}", self.queue_token)
+            .replace("{endpoint_id}", str(self.endpoint.pk))
+            .replace("{delivery_id}", str(self.delivery.pk))
         )
 
     def body(self, method: str, path: str, role: str) -> dict[str, Any] | None:
@@ -348,6 +373,11 @@ class World:
             ("POST", "/api/v1/events/{event_id}/checkins/"): lambda: {
                 "code": self.booking.tickets.get().code
             },
+            ("POST", "/api/v1/webhooks/"): lambda: {
+                "url": "http://127.0.0.1:9/other",
+                "events": ["booking.confirmed", "checkin.created"],
+            },
+            ("PATCH", "/api/v1/webhooks/{endpoint_id}/"): lambda: {"events": ["event.cancelled"]},
             ("POST", "/api/v1/admin/users/bulk-delete/"): lambda: {
                 "email_prefix": "nobody-",
                 "dry_run": True,
