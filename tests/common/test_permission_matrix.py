@@ -274,6 +274,18 @@ class World:
             .token
         )
 
+    def perform(self, method: str, path: str, role: str, **extra: Any) -> Any:
+        """The operation, as `role`, with the world's ids and a valid body."""
+        client = APIClient()
+        user = self.users[role]
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=bearer(user))
+        body = self.body(method, path, role)
+        data = "" if body is None else json.dumps(body)
+        return client.generic(
+            method, self.url(path), data, content_type="application/json", **extra
+        )
+
     def url(self, path: str) -> str:
         return (
             path.replace("{event_id}", str(self.event.pk))
@@ -394,12 +406,5 @@ CASES = [(method, path, role) for (method, path), statuses in EXPECTED.items() f
     ("method", "path", "role"), CASES, ids=[f"{m} {p} {r}" for m, p, r in CASES]
 )
 def test_permission_matrix(method: str, path: str, role: str) -> None:
-    world = World()
-    client = APIClient()
-    user = world.users[role]
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=bearer(user))
-    body = world.body(method, path, role)
-    data = "" if body is None else json.dumps(body)
-    response = client.generic(method, world.url(path), data, content_type="application/json")
+    response = World().perform(method, path, role)
     assert response.status_code == EXPECTED[(method, path)][role], response.content[:300]
