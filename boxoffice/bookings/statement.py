@@ -215,7 +215,8 @@ def booking_params(
             event_type=WebhookEventType.BOOKING_CONFIRMED,
             owner_id=organizer_id,
             ordering_key=booking.pk,
-            data=webhook_data or {},
+            data=webhook_data if notify else None,  # a hold announces nothing: no payload
+            now=booking.created_at,
         ),
     }
 

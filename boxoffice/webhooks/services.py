@@ -210,14 +210,23 @@ def webhook_payload(*, event_type: str, data: Mapping[str, Any], now: datetime) 
 
 
 def webhook_params(
-    *, prefix: str, event_type: str, owner_id: Any, ordering_key: Any, data: Mapping[str, Any]
+    *,
+    prefix: str,
+    event_type: str,
+    owner_id: Any,
+    ordering_key: Any,
+    data: Mapping[str, Any] | None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    now = timezone.now()
+    """The parameters of `deliveries_insert`; `data` None: nothing will be inserted (the
+    statement's condition is false), so no payload is built."""
+    now = now or timezone.now()
+    payload = "{}" if data is None else webhook_payload(event_type=event_type, data=data, now=now)
     return {
         prefix + "type": event_type,
         prefix + "owner": owner_id,
         prefix + "key": "" if ordering_key is None else str(ordering_key),
-        prefix + "payload": webhook_payload(event_type=event_type, data=data, now=now),
+        prefix + "payload": payload,
         prefix + "now": now,
     }
 
