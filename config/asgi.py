@@ -14,6 +14,7 @@ wsgi_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402 - after Django is set up
 
+from boxoffice.bookings.soldout import SoldOutGate  # noqa: E402
 from boxoffice.common.wsgi_bridge import BufferedWSGI  # noqa: E402
 
 application = BufferedWSGI(
@@ -21,4 +22,5 @@ application = BufferedWSGI(
     threads=settings.SERVER_THREADS,
     max_body_bytes=settings.MAX_REQUEST_BODY_BYTES,
     body_timeout=settings.SERVER_BODY_TIMEOUT_SECONDS,
+    shortcut=SoldOutGate() if settings.SOLD_OUT_GATE_SECONDS > 0 else None,
 )

@@ -408,6 +408,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 SERVER_THREADS = env.int("WEB_THREADS", default=2)
 # A request body must arrive within this many seconds of its headers (408 otherwise).
 SERVER_BODY_TIMEOUT_SECONDS = env.float("SERVER_BODY_TIMEOUT_SECONDS", default=10.0)
+# The sold-out gate (boxoffice/bookings/soldout.py): how long a process answers a booking request
+# for tickets it saw sold out on its event loop, without a thread (0 turns it off). A seat freed
+# meanwhile is offered again at most this much later.
+SOLD_OUT_GATE_SECONDS = env.float("SOLD_OUT_GATE_SECONDS", default=1.0)
 
 # --- i18n / static -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

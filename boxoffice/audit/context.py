@@ -22,6 +22,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+def request_id_for(given: str) -> str:
+    """The caller's X-Request-ID when well formed, else a new one."""
+    return given if _VALID_ID.match(given) else uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Who:
     actor_id: Any
@@ -55,8 +60,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
         request_token = _request.set(request)
         id_token = _request_id.set(request_id)
         try:

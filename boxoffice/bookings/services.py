@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,6 +45,7 @@ from boxoffice.bookings.models import (
 )
 from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, voucher_uses_for
 from boxoffice.bookings.serializers import booking_webhook_data
+from boxoffice.bookings.soldout import EVENT_SOLD_OUT_DETAIL, sold_out_note
 from boxoffice.bookings.statement import (
     booking_params,
     booking_statement,
@@ -84,6 +85,7 @@ MAX_LINES = 20
 class SoldOut(Conflict):
     code = "sold_out"
     default_detail = "Not enough tickets left; nothing was booked."
+    gate_note: Callable[[], None] | None = None
 
 
 class AlreadyCancelled(Conflict):
@@ -123,9 +125,18 @@ class BookingLine:
     attendees: tuple[str, ...] = ()
 
 
-def _sold_out(types: Sequence[TicketType], detail: str | None = None) -> SoldOut:
-    return SoldOut(
-        detail or f"Not enough tickets left for: {', '.join(t.name for t in types)}.",
+def _sold_out(
+    types: Sequence[TicketType], *, event: Event, requested: Sequence[TicketType]
+) -> SoldOut:
+    """409 `sold_out` for these short types, or the event's full capacity when none is given.
+    The refusal carries what the sold-out gate may note (`soldout.sold_out_note`), noted by
+    `booking_book` once it is final."""
+    if types:
+        detail = f"Not enough tickets left for: {', '.join(t.name for t in types)}."
+    else:
+        detail = EVENT_SOLD_OUT_DETAIL
+    refusal = SoldOut(
+        detail,
         extra={
             "ticket_types": [
                 {
@@ -137,6 +148,10 @@ def _sold_out(types: Sequence[TicketType], detail: str | None = None) -> SoldOut
             ]
         },
     )
+    refusal.gate_note = partial(
+        sold_out_note, event=event, types=types, requested=requested, event_full=not types
+    )
+    return refusal
 
 
 def _check_line_shape(lines: Sequence[BookingLine]) -> None:
@@ -315,10 +330,11 @@ def _validate_request(
     # Fast path for a sold-out rush: refuse without a transaction when the (unlocked) counters
     # already say no. The locked UPDATEs below remain the only judge of a yes.
     short = [t for t, quantity in resolved if t.quantity_available < quantity]
+    requested = [t for t, _ in resolved]
     if short:
-        raise _sold_out(short)
+        raise _sold_out(short, event=event, requested=requested)
     if event.capacity is not None and event.tickets_sold + total > event.capacity:
-        raise _sold_out([], "The event is sold out.")
+        raise _sold_out([], event=event, requested=requested)
     uses = 0
     if voucher is not None:
         uses = voucher_uses_for(voucher, resolved)
@@ -520,10 +536,11 @@ def _refusal(request: _Request) -> DomainError:
         names = ", ".join(t.name for t in gone)
         return ValidationFailed.for_field("items", f"No longer offered: {names}.")
     total = sum(quantity for _, quantity in lines)
+    requested = [fresh[t.pk] for t, _ in lines]
     if current.capacity is not None and current.tickets_sold + total > current.capacity:
-        return _sold_out([], "The event is sold out.")
+        return _sold_out([], event=current, requested=requested)
     short = [fresh[t.pk] for t, quantity in lines if fresh[t.pk].quantity_available < quantity]
-    return _sold_out(short or [t for t, _ in lines])
+    return _sold_out(short or requested, event=current, requested=requested)
 
 
 def booking_create(
@@ -562,11 +579,18 @@ def booking_book(
         _book, user=user, event_id=event_id, lines=lines, voucher=voucher, queue_pass=queue_pass
     )
     try:
+        try:
+            return book()
+        except (SoldOut, VoucherExhausted):
+            if not _overdue_holds_exist(event_id) or not holds_expire(event_id=event_id):
+                raise
         return book()
-    except (SoldOut, VoucherExhausted):
-        if not _overdue_holds_exist(event_id) or not holds_expire(event_id=event_id):
-            raise
-    return book()
+    except SoldOut as refusal:
+        # Final: noted for the sold-out gate (not with a voucher, which may unlock what the
+        # gate cannot see).
+        if voucher is None and refusal.gate_note is not None:
+            refusal.gate_note()
+        raise
 
 
 @cache

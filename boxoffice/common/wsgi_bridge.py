@@ -19,7 +19,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from boxoffice.common.exceptions import problem_payload
 
@@ -30,6 +30,16 @@ Send = Callable[[Message], Awaitable[None]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 PROBLEM_CONTENT_TYPE = b"application/problem+json"
+Header = tuple[bytes, bytes]
+
+
+class Shortcut(Protocol):
+    """Answers some complete requests on the event loop, without a thread or Django (the
+    sold-out gate: `bookings/soldout.py`), and sees every answer Django gives."""
+
+    def answer(self, scope: Scope, body: bytes) -> tuple[int, list[Header], bytes] | None: ...
+
+    def observe(self, scope: Scope, status: int, headers: list[Header], payload: bytes) -> None: ...
 
 
 class _TooLarge(Exception):
@@ -113,8 +123,10 @@ class BufferedWSGI:
         threads: int,
         max_body_bytes: int,
         body_timeout: float,
+        shortcut: Shortcut | None = None,
     ) -> None:
         self.app = app
+        self.shortcut = shortcut
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
@@ -125,41 +137,51 @@ class BufferedWSGI:
             return
         if scope["type"] != "http":
             return  # no websockets
+        body = await self._read_request(scope, receive, send)
+        if body is None:
+            return  # answered with a problem
+        shortcut = self.shortcut
+        answer = shortcut.answer(scope, body) if shortcut is not None else None
+        if answer is None:
+            environ = build_environ(scope, body)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self.executor, run_wsgi, self.app, environ)
+            if shortcut is not None:
+                shortcut.observe(scope, *answer)
+        status, headers, payload = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _read_request(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once a problem has answered (too large, too slow, broken)."""
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await _respond_problem(
                 send, 413, "payload_too_large",
                 f"The request body exceeds {self.max_body_bytes} bytes.",
             )  # fmt: skip
-            return
+            return None
         try:
-            body = await asyncio.wait_for(self._read_body(receive), timeout=self.body_timeout)
+            # asyncio.timeout, not wait_for: no task of its own per request.
+            async with asyncio.timeout(self.body_timeout):
+                return await self._read_body(receive)
         except TimeoutError:
             await _respond_problem(
                 send, 408, "request_timeout",
                 f"The request body was not received within {self.body_timeout:g} s.",
             )  # fmt: skip
-            return
         except _TooLarge:
             await _respond_problem(
                 send, 413, "payload_too_large",
                 f"The request body exceeds {self.max_body_bytes} bytes.",
             )  # fmt: skip
-            return
         except (_Disconnected, OSError, RuntimeError):
             # The body ended early or its chunked framing was broken (the server reports both as
             # a disconnect); if anyone is still listening, they get a problem, not a bare 500.
             await _respond_problem(
                 send, 400, "bad_request", "The request body is incomplete or malformed."
             )
-            return
-        environ = build_environ(scope, body)
-        loop = asyncio.get_running_loop()
-        status, headers, payload = await loop.run_in_executor(
-            self.executor, run_wsgi, self.app, environ
-        )
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        return None
 
     async def _read_body(self, receive: Receive) -> bytes:
         parts: list[bytes] = []

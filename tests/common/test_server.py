@@ -19,8 +19,10 @@ from django.conf import settings
 from django.db import connection
 
 from boxoffice.accounts.models import User
+from boxoffice.events.models import TicketType
 from devtools import harness
 from tests.conftest import bearer
+from tests.factories import EventFactory, TicketTypeFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BODY_TIMEOUT = 2
@@ -47,6 +49,7 @@ def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
         WEB_THREADS="2",
         PAYMENTS_FAKE="true",
         SERVER_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
+        SOLD_OUT_GATE_SECONDS="60",  # long enough to see that the gate answered
         # The tokens this process signs must verify there.
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
         JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
@@ -128,6 +131,37 @@ def test_chunked_body_is_read(server: int) -> None:
     assert body_of(response)["first_name"] == "Chunky"
     user.refresh_from_db()
     assert user.first_name == "Chunky"
+
+
+def test_sold_out_refusals_are_answered_by_the_gate(server: int) -> None:
+    """config.asgi serves with the sold-out gate: once the full path has refused, a freed seat
+    is not seen until the note expires, except by a request the gate leaves to Django."""
+    event = EventFactory()
+    gone = TicketTypeFactory(event=event, quantity=1, quantity_sold=1)
+    user = User.objects.create_user("gate@example.com", "a-long-enough-pass-1")
+    body = json.dumps(
+        {"event": str(event.pk), "items": [{"ticket_type": str(gone.pk), "quantity": 1}]}
+    ).encode()
+
+    def post(*extra: bytes) -> bytes:
+        return exchange(
+            server,
+            b"POST /api/v1/bookings/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nAuthorization: {bearer(user)}\r\n".encode()
+            + b"".join(extra)
+            + b"\r\n"
+            + body,
+        )
+
+    full = post()
+    assert status_of(full) == 409
+    TicketType.objects.filter(pk=gone.pk).update(quantity=2)
+    gated = post()
+    assert status_of(gated) == 409
+    assert body_of(gated) == body_of(full)
+    assert b"x-content-type-options: nosniff" in gated.lower()
+    assert status_of(post(b"Idempotency-Key: gate-1\r\n")) == 201
 
 
 def test_chunked_body_over_the_limit_is_413(server: int) -> None:
