@@ -90,6 +90,10 @@ TEMPLATES = [
 # --- Database ----------------------------------------------------------------------------------
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
+# The hot statements (booking, its validation read, the token's user) are prepared once per
+# connection (boxoffice/common/sql.py). Turn off behind a pooler in transaction mode that does
+# not support prepared statements (PgBouncer before 1.21).
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DATABASES = {
     "default": {
         **database_config(

@@ -23,11 +23,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from psycopg import sql
 
 from boxoffice.accounts.models import User
-from boxoffice.common.sql import column_name, table
+from boxoffice.common.sql import column_name, prepared_cursor, table
 
 CACHED_FIELDS = [
     field.attname
@@ -55,7 +55,7 @@ def _row_sql() -> str:
 
 def _read_row(user_id: Any) -> tuple[Any, ...] | None:
     """The cached columns of the user, by SQL built once (no ORM query compiled per request)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_row_sql(), [UUID(str(user_id))])
         return cursor.fetchone()
 

@@ -59,7 +59,7 @@ from boxoffice.common.exceptions import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from boxoffice.common.sql import column, column_name, table
+from boxoffice.common.sql import column, column_name, prepared_cursor, table
 from boxoffice.events.cache import events_cache_invalidate
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from boxoffice.events.selectors import ticket_type_on_sale
@@ -209,7 +209,7 @@ def _load(
     if voucher_code:
         params.append(voucher_code.strip())
     params += [event_id, [line.ticket_type_id for line in lines]]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_load_sql(bool(voucher_code)), params)
         rows = cursor.fetchall()
     if not rows:
@@ -492,7 +492,7 @@ def _record_booking(
         webhook_data=None if hold else booking_webhook_data(booking),
     )
     try:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(booking_statement(len(lines), voucher is not None), params)
             (created,) = cursor.fetchone()
     except IntegrityError as exc:
@@ -613,7 +613,7 @@ def _overdue_holds_sql() -> str:
 def _overdue_holds_exist(event_id: UUID) -> bool:
     """Whether the event has a hold past its expiry: one indexed read (the partial index of
     pending holds by expiry), SQL built once, so a sold-out refusal stays cheap."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_overdue_holds_sql(), [event_id, BookingStatus.PENDING])
         return bool(cursor.fetchone()[0])
 

@@ -151,6 +151,10 @@ def deliveries_insert(
     def p(name: str) -> sql.Placeholder:
         return sql.Placeholder(prefix + name)
 
+    # Typed where the server binds the parameters (the booking statement): used both as a value
+    # and against the varchar[] column, the type would otherwise be deduced twice, differently.
+    event_type = sql.SQL("{}::text").format(p("type"))
+
     fields = {field.name: field for field in WebhookDelivery._meta.concrete_fields}
     missing = set(fields) - set(DELIVERY_COLUMNS)
     if missing:
@@ -159,7 +163,7 @@ def deliveries_insert(
         sql.SQL("gen_random_uuid()"),
         sql.SQL("nextval('webhook_delivery_seq')"),
         sql.SQL("e.{}").format(column(WebhookEndpoint, "id")),
-        p("type"),
+        event_type,
         rows[1] if rows else p("key"),
         sql.SQL("{}::jsonb").format(rows[2] if rows else p("payload")),
         sql.Literal(DeliveryStatus.PENDING.value),
@@ -175,7 +179,7 @@ def deliveries_insert(
         owner=column(WebhookEndpoint, "owner"),
         o=p("owner"),
         active=column(WebhookEndpoint, "active"),
-        t=p("type"),
+        t=event_type,
         events=column(WebhookEndpoint, "events"),
     )
     if condition is not None:

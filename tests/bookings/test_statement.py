@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import isolate_apps
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from boxoffice.accounts.models import User
 from boxoffice.bookings import statement
 from boxoffice.bookings.models import WaitlistEntry
 from boxoffice.bookings.services import BookingLine, booking_create
+from boxoffice.common.sql import prepared_cursor
 from boxoffice.events import services as event_services
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
 from tests.factories import EventFactory, OrganizerFactory, TicketTypeFactory, UserFactory
@@ -101,65 +102,94 @@ def test_plan_uses_indexes_on_the_hot_tables() -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE events_event, events_tickettype, bookings_booking")
-        cursor.execute(
-            "EXPLAIN " + statement.booking_statement(2),
-            {
-                "open_status": "published",
-                "booking_status": "confirmed",
-                "expires_at": None,
-                "confirmed_at": timezone.now(),
-                "notify": True,
-                "ticket_status": "valid",
-                "message_status": "pending",
-                "event": events[0].pk,
-                "total": 2,
-                "t0": types[0].pk,
-                "q0": 1,
-                "t1": types[1].pk,
-                "q1": 1,
-                **dict.fromkeys(
-                    ["booking", "user", "message"], "00000000-0000-0000-0000-000000000001"
-                ),
-                **dict.fromkeys(["now", "available_at"], timezone.now()),
-                "reference": "X",
-                "total_amount": 1,
-                "currency": "EUR",
-                "kind": "k",
-                "payload": "{}",
-                **{
-                    key: ["00000000-0000-0000-0000-000000000002"]
-                    for key in ("item_ids", "item_types", "ticket_ids", "ticket_types")
-                },
-                "item_quantities": [1],
-                "item_prices": [1],
-                "item_originals": [1],
-                "item_discounts": [0],
-                "voucher": None,
-                "voucher_uses": 0,
-                "waiting_status": "waiting",
-                "left_status": "left",
-                "ticket_codes": ["c"],
-                "ticket_attendees": [""],
-                "audit": "00000000-0000-0000-0000-000000000003",
-                "audit_actor": None,
-                "audit_actor_email": "",
-                "audit_action": "booking.created",
-                "audit_object_type": "booking",
-                "audit_object_id": "x",
-                "audit_data": "{}",
-                "audit_request_id": "",
-                "audit_address": None,
-                "wh_type": "booking.confirmed",
-                "wh_owner": organizer.pk,
-                "wh_key": "x",
-                "wh_payload": "{}",
-                "wh_now": timezone.now(),
-            },
+    params = {
+        "open_status": "published",
+        "booking_status": "confirmed",
+        "expires_at": None,
+        "confirmed_at": timezone.now(),
+        "notify": True,
+        "ticket_status": "valid",
+        "message_status": "pending",
+        "event": events[0].pk,
+        "total": 2,
+        "t0": types[0].pk,
+        "q0": 1,
+        "t1": types[1].pk,
+        "q1": 1,
+        **dict.fromkeys(["booking", "user", "message"], "00000000-0000-0000-0000-000000000001"),
+        **dict.fromkeys(["now", "available_at"], timezone.now()),
+        "reference": "X",
+        "total_amount": 1,
+        "currency": "EUR",
+        "kind": "k",
+        "payload": "{}",
+        **{
+            key: ["00000000-0000-0000-0000-000000000002"]
+            for key in ("item_ids", "item_types", "ticket_ids", "ticket_types")
+        },
+        "item_quantities": [1],
+        "item_prices": [1],
+        "item_originals": [1],
+        "item_discounts": [0],
+        "voucher": None,
+        "voucher_uses": 0,
+        "waiting_status": "waiting",
+        "left_status": "left",
+        "ticket_codes": ["c"],
+        "ticket_attendees": [""],
+        "audit": "00000000-0000-0000-0000-000000000003",
+        "audit_actor": None,
+        "audit_actor_email": "",
+        "audit_action": "booking.created",
+        "audit_object_type": "booking",
+        "audit_object_id": "x",
+        "audit_data": "{}",
+        "audit_request_id": "",
+        "audit_address": None,
+        "wh_type": "booking.confirmed",
+        "wh_owner": organizer.pk,
+        "wh_key": "x",
+        "wh_payload": "{}",
+        "wh_now": timezone.now(),
+    }
+    # The plan for these values, and the generic plan a prepared statement may settle on (the
+    # service runs it prepared: common.sql.prepared_cursor).
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + statement.booking_statement(2), params)
+        plans = ["\n".join(row[0] for row in cursor.fetchall())]
+    with transaction.atomic(), prepared_cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN " + statement.booking_statement(2), params)
+        plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    for plan in plans:
+        assert "Seq Scan on events_event" not in plan, plan
+        assert "Seq Scan on events_tickettype" not in plan, plan
+        assert "Index Scan using events_event_pkey" in plan, plan
+    assert "$1" in plans[1], "the second plan is the generic one"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_hot_statements_are_prepared_per_connection(settings: Any, prepared: bool) -> None:
+    """Bound by the server and prepared on their first use on a connection: parsed and planned
+    once, not per booking (and not at all with DB_PREPARED_STATEMENTS off, the control)."""
+    settings.DB_PREPARED_STATEMENTS = prepared
+    connection.close()  # a new connection: nothing prepared yet
+    ticket_type = TicketTypeFactory(quantity=100)
+    for _ in range(3):
+        booking_create(
+            user=UserFactory(),
+            event_id=ticket_type.event_id,
+            lines=[BookingLine(ticket_type.pk, 1)],
         )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan on events_event" not in plan, plan
-    assert "Seq Scan on events_tickettype" not in plan, plan
-    assert "Index Scan using events_event_pkey" in plan, plan
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        texts = [row[0] for row in cursor.fetchall()]
+    found = [
+        any("webhook_delivery_seq" in text for text in texts),  # the booking statement
+        any("ANY($2::uuid[])" in text for text in texts),  # its validation read
+    ]
+    assert found == [prepared, prepared], texts
 
 
 def _race_update_with_booking(
