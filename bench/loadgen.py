@@ -64,9 +64,17 @@ class Phase:
 
 
 def http_request(
-    method: str, path: str, *, host: str, body: Any = None, token: str | None = None
+    method: str,
+    path: str,
+    *,
+    host: str,
+    body: Any = None,
+    token: str | None = None,
+    raw_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> bytes:
-    payload = json.dumps(body).encode() if body is not None else b""
+    """One HTTP/1.1 request: `body` sent as JSON, or `raw_body` as it is (a signed webhook)."""
+    payload = raw_body if raw_body is not None else json.dumps(body).encode()
     lines = [
         f"{method} {path} HTTP/1.1",
         f"Host: {host}",
@@ -75,8 +83,11 @@ def http_request(
     ]
     if token:
         lines.append(f"Authorization: Bearer {token}")
-    if body is not None:
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    if body is not None or raw_body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    else:
+        payload = b""
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 

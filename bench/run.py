@@ -20,10 +20,13 @@ Prints a table and writes bench/results/<UTC date>.json. Runs on its own databas
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +102,7 @@ def make_fixtures(*, users: int, last_seats: int, queue_seats: int) -> dict[str,
         "ceiling_event": ceiling_event,
         "types": types,
         "tokens": tokens,
+        "user_ids": [user.pk for user in batch],
         "organizer": organizer,
         "organizer_token": str(AccessToken.for_user(organizer)),
         "door_event": door_event,
@@ -171,8 +175,80 @@ def start_bench_server(
         # A queue and key prefix of its own, removed afterwards: nothing is left in a shared Redis.
         CELERY_QUEUE=BENCH_NAMESPACE,
         CACHE_KEY_PREFIX=BENCH_NAMESPACE,
+        # Checkout pays with the fake PSP, whose signed webhooks the bench sends itself.
+        PAYMENTS_FAKE="true",
+        PAYMENTS_FAKE_WEBHOOK_SECRET=PSP_SECRET,
         **{f"THROTTLE_{scope}": "100000000/min" for scope in ("ANON", "USER", "BOOKING")},
     )
+
+
+PSP_SECRET = "whsec_bench_fake_psp"  # noqa: S105 - the bench's own fake PSP, not a credential
+
+
+def checkout_requests(
+    fixtures: dict[str, Any], *, host: str
+) -> tuple[Callable[[], bytes | None], Callable[[], Callable[[], bytes | None]]]:
+    """The holds made so far, paid: each buyer starts a payment with the fake PSP
+    (`POST /bookings/{id}/pay/`), then the PSP confirms each payment with a signed
+    `payment.succeeded` webhook, as it would once the buyer paid. The second callable builds the
+    webhooks from the payments the first phase started."""
+    import json
+
+    from bench import loadgen
+    from boxoffice.bookings.models import Booking, BookingStatus
+    from boxoffice.payments.models import Payment
+    from boxoffice.payments.providers import fake_signature
+
+    token_of = dict(zip(fixtures["user_ids"], fixtures["tokens"], strict=True))
+    holds = iter(
+        Booking.objects.filter(event=fixtures["event"], status=BookingStatus.PENDING)
+        .order_by("created_at")
+        .values_list("pk", "user_id")
+    )
+
+    def next_pay() -> bytes | None:
+        hold = next(holds, None)
+        if hold is None:
+            return None
+        return loadgen.http_request(
+            "POST",
+            f"/api/v1/bookings/{hold[0]}/pay/",
+            host=host,
+            body={"provider": "fake"},
+            token=token_of[hold[1]],
+        )
+
+    def webhooks() -> Callable[[], bytes | None]:
+        started = iter(
+            Payment.objects.filter(booking__event=fixtures["event"])
+            .order_by("created_at")
+            .values_list("pk", "amount", "currency")
+        )
+
+        def next_webhook() -> bytes | None:
+            payment = next(started, None)
+            if payment is None:
+                return None
+            pk, amount, currency = payment
+            body = json.dumps(
+                {
+                    "id": f"evt_bench_{pk.hex}",
+                    "type": "payment.succeeded",
+                    "created": int(time.time()),
+                    "data": {"payment_id": str(pk), "amount": str(amount), "currency": currency},
+                }
+            ).encode()
+            return loadgen.http_request(
+                "POST",
+                "/api/v1/payments/webhooks/fake/",
+                host=host,
+                raw_body=body,
+                headers={"Fake-Signature": fake_signature(body, secret=PSP_SECRET)},
+            )
+
+        return next_webhook
+
+    return next_pay, webhooks
 
 
 def clean_redis() -> None:
@@ -186,12 +262,25 @@ def clean_redis() -> None:
 
 
 def correctness(
-    fixtures: dict[str, Any], created: int, admitted: int, *, queued: int
+    fixtures: dict[str, Any],
+    created: int,
+    admitted: int,
+    *,
+    queued: int,
+    paid: int,
+    psp_confirmed: int,
 ) -> dict[str, Any]:
     from django.db.models import Sum
 
-    from boxoffice.bookings.models import LIVE_STATUSES, Booking, BookingItem, Ticket
+    from boxoffice.bookings.models import (
+        LIVE_STATUSES,
+        Booking,
+        BookingItem,
+        BookingStatus,
+        Ticket,
+    )
     from boxoffice.door.models import CheckIn, CheckInAction
+    from boxoffice.payments.models import Payment, PaymentStatus
 
     event = fixtures["event"]
     event.refresh_from_db()
@@ -233,6 +322,17 @@ def correctness(
         )
     if queued_held > queued_type.quantity:
         problems.append(f"queued sale: oversold {queued_held} > {queued_type.quantity}")
+    payments = Payment.objects.filter(booking__event=event)
+    succeeded = payments.filter(status=PaymentStatus.SUCCEEDED).count()
+    now_confirmed = Booking.objects.filter(
+        event=event, status=BookingStatus.CONFIRMED, payments__status=PaymentStatus.SUCCEEDED
+    ).count()
+    if payments.count() != paid or not succeeded == now_confirmed == psp_confirmed:
+        problems.append(
+            f"checkout: buyers saw {paid} payments started, {payments.count()} rows; the PSP "
+            f"saw {psp_confirmed} confirmed, {succeeded} payments succeeded, {now_confirmed} "
+            "bookings paid"
+        )
     door = fixtures["door_event"]
     checked_in = Ticket.objects.filter(booking__event=door, checked_in_at__isnull=False).count()
     logged = CheckIn.objects.filter(event=door, action=CheckInAction.CHECK_IN).count()
@@ -375,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     phases: list[loadgen.Phase] = []
     try:
         pool = iter(tokens)  # every booking request is a distinct user
+        # The sold-out phases may run through users again: a refusal leaves nothing behind.
+        again = itertools.cycle(tokens)
 
         def booking_phase(
             name: str,
@@ -393,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
                 body["voucher"] = voucher
 
             def next_request() -> bytes | None:
-                token = next(pool, None)
+                token = next(again if type_key.startswith("last") else pool, None)
                 if token is None:
                     return None
                 return loadgen.http_request(
@@ -432,6 +534,16 @@ def main(argv: list[str] | None = None) -> int:
         booking_phase("warm-up", 16, "flash")
         flash64, voucher64 = alternating()
         flash256 = booking_phase("flash sale", 256, "flash")
+        next_pay, webhooks = checkout_requests(fixtures, host=host)
+        print(f"Phase checkout: 64 buyers start payments, {duration:.0f} s ...", flush=True)
+        pay = loadgen.run_phase(
+            "checkout: pay", clients=64, duration=duration, port=port, requests=next_pay
+        )
+        print(f"Phase checkout: 64 PSP webhooks confirm, {duration:.0f} s ...", flush=True)
+        confirm = loadgen.run_phase(
+            "checkout: PSP confirms", clients=64, duration=duration, port=port, requests=webhooks()
+        )
+        phases += [pay, confirm]
         sold_out64 = booking_phase("nearly sold out", 64, "last64")
         booking_phase("nearly sold out", 256, "last256")
         sale, visitors = queued_sale(fixtures, port=port, visitors=queue_visitors, smoke=args.smoke)
@@ -495,8 +607,15 @@ def main(argv: list[str] | None = None) -> int:
     ceiling_64 = sum(ceilings) / len(ceilings)
     statement_64 = sum(statement_ceilings) / len(statement_ceilings)
 
-    created = sum(p.statuses[201] for p in phases if p is not door)
-    check = correctness(fixtures, created, door.statuses[201], queued=sale.bookings.statuses[201])
+    created = sum(p.statuses[201] for p in phases if p not in (door, pay, confirm))
+    check = correctness(
+        fixtures,
+        created,
+        door.statuses[201],
+        queued=sale.bookings.statuses[201],
+        paid=pay.statuses[201],
+        psp_confirmed=confirm.statuses[200],
+    )
     ratios = {
         "flash_64_vs_ceiling": round(flash64.rate(201) / ceiling_64, 3) if ceiling_64 else 0.0,
         "flash_64_vs_trivial": round(flash64.rate(201) / trivial.rate(), 3)
@@ -520,6 +639,10 @@ def main(argv: list[str] | None = None) -> int:
         "queue_poll_vs_trivial": round(poll.rate() / trivial.rate(), 3) if trivial.rate() else 0.0,
         "queued_early_rank_correlation": round(sale.early_rho or 0.0, 3),
         "queued_early_joiners": sum(1 for v in visitors if v.joined_early),
+        # Checkout (issue 18): holds are the flash sale's 201s; each is a booking once paid.
+        "holds_per_s_64": round(flash64.rate(201), 1),
+        "payments_started_per_s_64": round(pay.rate(201), 1),
+        "confirms_per_s_64": round(confirm.rate(200), 1),
         "checkins_per_s_64": round(door.rate(201), 1),
         "checkins_64_vs_flash_64": round(door.rate(201) / flash64.rate(201), 3)
         if flash64.rate(201)
