@@ -56,12 +56,17 @@ PARTS: list[tuple[str, str]] = [
     ("middleware", r"(django/middleware/|whitenoise/|common/middleware\.py|web/middleware\.py)"),
     ("Django handler + URL resolving", r"django/(core/handlers|urls)/"),
     ("server bridge (ASGI, threads)", r"(wsgi_bridge|asyncio|granian|threading)"),
+    # psycopg's own Python (binding, sending, reading results), whoever called it: py-spy often
+    # cannot unwind these stacks to their caller, so the driver is a part of its own.
+    ("database driver (psycopg)", r"psycopg/"),
 ]
 COMPILED = [(name, re.compile(pattern)) for name, pattern in PARTS]
 
 
 def charge(stack: list[str]) -> str:
     for frame in reversed(stack):  # leaf first
+        if frame.startswith("process "):
+            break  # py-spy's root frame names the process (granian's command line), not a part
         for name, pattern in COMPILED:
             if pattern.search(frame):
                 return name

@@ -4,14 +4,16 @@
 2. Flash sale: the production server (granian, as `make run` serves it) under a closed-loop load
    generator (bench/loadgen.py) at 64 and 256 clients, every request a distinct user booking one
    ticket of the same type (at 64 in turns with the same booking carrying a voucher, which must
-   cost under 10 %); then the same on a type that is nearly sold out.
+   cost under 10 %); then checkout: the holds paid (payments started by 64 buyers, confirmed
+   by the fake PSP's signed webhooks); then the same booking on a type that is nearly sold out.
 3. The door: check-ins of distinct valid tickets of one event by 64 gates at once.
 4. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
 5. The waiting room (bench/queue_sale.py): 5,000 visitors for 500 seats through an event's
    queue at 256 connections, beside the unqueued flash sale at 256; and a queue poll against the
    trivial endpoint at 64 clients.
 6. Correctness: counters equal confirmed items, no oversell, the clients' 201s equal the rows,
-   every ticket admitted at most once and one log entry per admission.
+   payments started and bookings paid equal what the clients saw, every ticket admitted at most
+   once and one log entry per admission.
 
 Prints a table and writes bench/results/<UTC date>.json. Runs on its own database
 (`boxoffice_bench`, recreated on the same server as DATABASE_URL).
