@@ -70,10 +70,10 @@ class _TypeNote:
 
 @dataclass(frozen=True)
 class _EventNote:
-    type_ids: frozenset[str]  # the types seen valid and on sale when the event was full
-    max_per_booking: Mapping[str, int]
+    # The types seen valid and on sale when the event's capacity refused them: their
+    # max_per_booking and their own deadline (their sales end may come sooner than another's).
+    types: Mapping[str, tuple[int, float]]
     max_tickets_per_user: int | None
-    until: float
 
 
 class _Board:
@@ -118,16 +118,19 @@ def sold_out_note(
         plain = [t for t in requested if not t.attendee_names_required and not t.hidden]
         if not plain:
             return
+        clock = time.monotonic()
         with board.lock:
             earlier = board.events.get(event_id)
-            limits = {str(t.pk): int(t.max_per_booking) for t in plain}
-            if earlier is not None and earlier.until > time.monotonic():
-                limits = {**earlier.max_per_booking, **limits}
+            noted = {
+                type_id: entry
+                for type_id, entry in (earlier.types.items() if earlier is not None else ())
+                if entry[1] > clock
+            }
+            for t in plain:
+                until = _until(now=now, ends=[event.start_time, t.sales_end])
+                noted[str(t.pk)] = (int(t.max_per_booking), until)
             board.events[event_id] = _EventNote(
-                type_ids=frozenset(limits),
-                max_per_booking=limits,
-                max_tickets_per_user=event.max_tickets_per_user,
-                until=_until(now=now, ends=[event.start_time, *(t.sales_end for t in plain)]),
+                types=noted, max_tickets_per_user=event.max_tickets_per_user
             )
         return
     for ticket_type in types:
@@ -211,9 +214,12 @@ def _refusal(event_id: str, lines: list[tuple[str, int]]) -> dict[str, Any] | No
             return None  # the service would list the short types: only some are known here
         return _types_refusal(event_id, lines, typed, clock=clock)
     full = board.events.get(event_id)
-    if full is None or full.until <= clock:
+    if full is None:
         return None
-    limits = [full.max_per_booking.get(type_id) for type_id, _ in lines]
+    entries = [full.types.get(type_id) for type_id, _ in lines]
+    if any(entry is None or entry[1] <= clock for entry in entries):
+        return None
+    limits = [entry[0] if entry is not None else None for entry in entries]
     if not _within(quantities, limits, full.max_tickets_per_user):
         return None
     return problem_payload(

@@ -296,3 +296,22 @@ def test_an_unknown_event_or_type_is_never_answered(served: Served, buyer: User)
     }
     assert served.post(body, token=token)[0] == 400
     assert served.django_calls == 1
+
+
+def test_a_full_events_types_keep_their_own_deadlines(buyer: User, client_for: Any) -> None:
+    event = EventFactory(capacity=2, tickets_sold=2)
+    closing = TicketTypeFactory(
+        event=event, quantity=5, sales_end=timezone.now() + timedelta(seconds=5)
+    )
+    lasting = TicketTypeFactory(event=event, quantity=5)
+    client = client_for(buyer)
+    for ticket_type in (closing, lasting):
+        refused = client.post("/api/v1/bookings/", booking(event, ticket_type), format="json")
+        assert refused.json()["detail"] == "The event is sold out."
+    clock = soldout.time.monotonic()
+    left = {
+        type_id: until - clock
+        for type_id, (_, until) in soldout.board.events[str(event.pk)].types.items()
+    }
+    assert left[str(closing.pk)] < 6
+    assert left[str(lasting.pk)] > 25
