@@ -45,7 +45,7 @@ from boxoffice.bookings.models import (
 )
 from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, voucher_uses_for
 from boxoffice.bookings.serializers import booking_webhook_data
-from boxoffice.bookings.soldout import EVENT_SOLD_OUT_DETAIL, sold_out_note
+from boxoffice.bookings.soldout import sold_out_note, sold_out_problem
 from boxoffice.bookings.statement import (
     booking_params,
     booking_statement,
@@ -131,23 +131,8 @@ def _sold_out(
     """409 `sold_out` for these short types, or the event's full capacity when none is given.
     The refusal carries what the sold-out gate may note (`soldout.sold_out_note`), noted by
     `booking_book` once it is final."""
-    if types:
-        detail = f"Not enough tickets left for: {', '.join(t.name for t in types)}."
-    else:
-        detail = EVENT_SOLD_OUT_DETAIL
-    refusal = SoldOut(
-        detail,
-        extra={
-            "ticket_types": [
-                {
-                    "id": str(t.pk),
-                    "name": t.name,
-                    "quantity_available": max(t.quantity_available, 0),
-                }
-                for t in types
-            ]
-        },
-    )
+    detail, extra = sold_out_problem((str(t.pk), t.name, t.quantity_available) for t in types)
+    refusal = SoldOut(detail, extra=extra)
     refusal.gate_note = partial(
         sold_out_note, event=event, types=types, requested=requested, event_full=not types
     )

@@ -92,6 +92,19 @@ class _Board:
 board = _Board()
 
 
+def sold_out_problem(short: Iterable[tuple[str, str, int]]) -> tuple[str, dict[str, Any]]:
+    """The detail and extra members of a 409 `sold_out` for the short types, as (id, name,
+    quantity available) — none for an event whose capacity is full. The service and the gate
+    both answer with it."""
+    short = list(short)
+    if short:
+        detail = f"Not enough tickets left for: {', '.join(name for _, name, _ in short)}."
+    else:
+        detail = EVENT_SOLD_OUT_DETAIL
+    rows = [{"id": i, "name": name, "quantity_available": max(n, 0)} for i, name, n in short]
+    return detail, {"ticket_types": rows}
+
+
 def _until(*, now: datetime, ends: Iterable[datetime | None]) -> float:
     """Monotonic deadline: SOLD_OUT_GATE_SECONDS from now, or sooner where a window closes."""
     seconds = float(settings.SOLD_OUT_GATE_SECONDS)
@@ -190,17 +203,10 @@ def _types_refusal(
     limits = [note.max_per_booking for note in notes]
     if not _within([q for _, q in lines], limits, notes[0].max_tickets_per_user):
         return None
-    return problem_payload(
-        status=409,
-        code=SOLD_OUT,
-        detail=f"Not enough tickets left for: {', '.join(note.name for note in notes)}.",
-        extra={
-            "ticket_types": [
-                {"id": type_id, "name": note.name, "quantity_available": 0}
-                for note, (type_id, _) in zip(notes, lines, strict=True)
-            ]
-        },
+    detail, extra = sold_out_problem(
+        (type_id, note.name, 0) for note, (type_id, _) in zip(notes, lines, strict=True)
     )
+    return problem_payload(status=409, code=SOLD_OUT, detail=detail, extra=extra)
 
 
 def _refusal(event_id: str, lines: list[tuple[str, int]]) -> dict[str, Any] | None:
@@ -222,9 +228,8 @@ def _refusal(event_id: str, lines: list[tuple[str, int]]) -> dict[str, Any] | No
     limits = [entry[0] if entry is not None else None for entry in entries]
     if not _within(quantities, limits, full.max_tickets_per_user):
         return None
-    return problem_payload(
-        status=409, code=SOLD_OUT, detail=EVENT_SOLD_OUT_DETAIL, extra={"ticket_types": []}
-    )
+    detail, extra = sold_out_problem(())
+    return problem_payload(status=409, code=SOLD_OUT, detail=detail, extra=extra)
 
 
 def _media_type(value: bytes) -> bytes:
