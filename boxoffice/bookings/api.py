@@ -110,7 +110,10 @@ class BookingListApi(generics.ListAPIView[Booking]):
         "is on, the `Queue-Pass` header must carry the caller's pass for this event (from "
         "GET /events/{id}/queue/{token}/ once admitted): 428 `queue_pass_required` without a "
         "valid one (never stored under an Idempotency-Key), 409 `queue_pass_used` once the "
-        "pass has booked, 503 `queue_unavailable` when the queue's store is down.",
+        "pass has booked, 503 `queue_unavailable` when the queue's store is down. A type a server "
+        "process has just refused as sold out is refused again from memory for "
+        "`SOLD_OUT_GATE_SECONDS` (1 s) without a revocation check or throttling; requests with an "
+        "Idempotency-Key, a voucher or attendee names always take the full path.",
         parameters=[IDEMPOTENCY_PARAMETER, QUEUE_PASS_PARAMETER],
         request=BookingInputSerializer,
         responses={201: BookingSerializer, **problem_responses(409, 422, 428)},
