@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Greatest, Now
 from django.utils import timezone
@@ -47,6 +48,7 @@ from boxoffice.bookings.pricing import VoucherExhausted, discount_per_ticket, vo
 from boxoffice.bookings.serializers import booking_webhook_data
 from boxoffice.bookings.soldout import sold_out_note, sold_out_problem
 from boxoffice.bookings.statement import (
+    REFUSED_SQLSTATE,
     booking_params,
     booking_statement,
     counter_params,
@@ -485,6 +487,11 @@ def _record_booking(
         if getattr(diag, "constraint_name", None) == REFERENCE_CONSTRAINT:
             raise _ReferenceCollision from exc
         raise
+    except DatabaseError as exc:
+        # A bound refused after the event's counter moved: the statement undid itself.
+        if getattr(getattr(exc.__cause__, "diag", None), "sqlstate", None) == REFUSED_SQLSTATE:
+            return None
+        raise
     if not created:
         return None
     if not hold:
@@ -624,6 +631,17 @@ def _book(
         queue_admission_done(admission, booked=booked)
 
 
+def _booking_transaction(*, capped: bool) -> AbstractContextManager[Any]:
+    """The booking statement is all or nothing by itself, so it runs as its own transaction
+    (autocommit): no BEGIN and COMMIT round trips, and the hot rows' locks are released by the
+    server as the statement ends, not when this thread next gets the GIL to send COMMIT. A
+    per-person cap reads the buyer's bookings under a lock first, so it needs a transaction;
+    inside a caller's transaction the statement takes a savepoint, so a refusal undoes only it."""
+    if capped or connection.in_atomic_block:
+        return transaction.atomic()
+    return nullcontext()
+
+
 def _book_validated(
     *, user: User, request: _Request, lines: Sequence[BookingLine]
 ) -> BookingCreated:
@@ -631,7 +649,7 @@ def _book_validated(
     total = sum(quantity for _, quantity in request.lines)
     for _attempt in range(3):
         try:
-            with transaction.atomic():
+            with _booking_transaction(capped=event.max_tickets_per_user is not None):
                 if event.max_tickets_per_user is not None:
                     _check_user_cap(
                         user=user, event=event, limit=event.max_tickets_per_user, requested=total

@@ -7,8 +7,9 @@ order - each UPDATE waits for the one before (EXISTS on it), which is the global
 (event, voucher, bookings, ticket types) - each under its bound; only if every counter moved are
 the booking, its items, its tickets, its outbox message, its audit entry and (for a booking
 confirmed at once) its webhook deliveries inserted, and the buyer taken off the waiting lists of
-the types booked. Otherwise nothing is inserted and the caller rolls back the counters that did
-move.
+the types booked. Otherwise nothing is inserted, and a statement that moved a counter before a
+later bound refused raises (REFUSED_SQLSTATE), so it is all or nothing by itself: the service
+runs it as its own transaction, without BEGIN and COMMIT round trips.
 
 Table and column names come from `Model._meta`, statuses are parameters, and every INSERT lists
 each concrete column of its model: a field added or renamed without this module following fails
@@ -343,16 +344,26 @@ def _inserts(previous: str) -> list[sql.Composable]:
     ]
 
 
+# Raised by the booking statement (bookings migration 0006) when it refused after moving a
+# counter: nothing it did stands.
+REFUSED_SQLSTATE = "BX409"
+
+
 @cache
 def booking_statement(lines: int, voucher: bool = False) -> str:
     """The statement for a booking of `lines` ticket types (ids bound as t0.., quantities as
     q0..), taking a voucher's uses when `voucher`; it returns one row, true when the booking was
-    inserted."""
+    inserted, false when the event refused (closed, or its capacity) and nothing moved, and
+    raises REFUSED_SQLSTATE when a later bound refused (the voucher's uses or a type's stock):
+    it is all or nothing even when it runs as its own transaction."""
     parts, previous = _counter_moves(lines, voucher)
     parts += _inserts(previous)
-    statement = sql.SQL("WITH {}\nSELECT EXISTS (SELECT 1 FROM b)").format(
-        sql.SQL(",\n").join(parts)
-    )
+    # Refused after the event's counter moved (a later bound refused): the statement raises
+    # REFUSED_SQLSTATE, so it undoes itself even as its own transaction.
+    statement = sql.SQL(
+        "WITH {}\nSELECT CASE WHEN EXISTS (SELECT 1 FROM b) THEN true"
+        " WHEN EXISTS (SELECT 1 FROM ev) THEN boxoffice_booking_refused() ELSE false END"
+    ).format(sql.SQL(",\n").join(parts))
     return statement.as_string(None)
 
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from django.db import connection, models, transaction
+from django.db.models import F
 from django.test.utils import isolate_apps
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
-from boxoffice.bookings import statement
+from boxoffice.bookings import services, statement
 from boxoffice.bookings.models import WaitlistEntry
-from boxoffice.bookings.services import BookingLine, booking_create
+from boxoffice.bookings.services import BookingLine, SoldOut, booking_create
 from boxoffice.common.sql import prepared_cursor
 from boxoffice.events import services as event_services
 from boxoffice.events.models import Event, EventStatus, TicketType, Voucher
@@ -262,3 +263,44 @@ def test_ticket_type_edit_and_booking_do_not_deadlock(monkeypatch: pytest.Monkey
 def test_negative_control_reversed_lock_order_deadlocks(monkeypatch: pytest.MonkeyPatch) -> None:
     errors = _race_update_with_booking(monkeypatch, reversed_order=True)
     assert any("deadlock" in str(error).lower() for error in errors), errors
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("undoes_itself", [True, False])
+def test_a_refused_booking_outside_a_transaction_moves_no_counter(
+    monkeypatch: pytest.MonkeyPatch, undoes_itself: bool
+) -> None:
+    """The statement runs as its own transaction (autocommit: no BEGIN and COMMIT round trips
+    around it). When a type's bound refuses after the event's counter and another type's moved,
+    the statement must undo them by itself. The control ends the statement as it ended while a
+    transaction wrapped it (`SELECT EXISTS (SELECT 1 FROM b)`): the moved counters then stay."""
+    event = EventFactory()
+    first, second = sorted(
+        (TicketTypeFactory(event=event, quantity=10) for _ in range(2)), key=lambda t: t.pk
+    )
+    buyer = UserFactory()
+    autocommit: list[bool] = []
+
+    def spied(lines: int, voucher: bool = False) -> str:
+        autocommit.append(connection.get_autocommit() and not connection.in_atomic_block)
+        # Between the validation read and the statement a rush takes the second type's stock.
+        TicketType.objects.filter(pk=second.pk).update(quantity_sold=F("quantity"))
+        sql = statement.booking_statement(lines, voucher)
+        if undoes_itself:
+            return sql
+        ending = sql[sql.rindex("SELECT CASE") :]
+        return sql.replace(ending, "SELECT EXISTS (SELECT 1 FROM b)")
+
+    monkeypatch.setattr(services, "booking_statement", spied)
+    with pytest.raises(SoldOut):
+        booking_create(
+            user=buyer,
+            event_id=event.pk,
+            lines=[BookingLine(first.pk, 1), BookingLine(second.pk, 1)],
+        )
+    assert autocommit, "the statement did not run"
+    assert all(autocommit), "the statement ran inside a transaction"
+    first.refresh_from_db()
+    moved = (Event.objects.get(pk=event.pk).tickets_sold, first.quantity_sold)
+    # The control: the event's counter and the first type's stay moved by a refused booking.
+    assert moved == ((0, 0) if undoes_itself else (2, 1))
