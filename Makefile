@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m devtools.embedded_pg exec --
 # Static analysis imports settings; give it harmless values so it never needs a database.
 LINT_ENV := DJANGO_SECRET_KEY=lint-only DATABASE_URL=postgres://lint@localhost/lint
 
-.PHONY: help install run dev demo test lint format check migrate makemigrations shell superuser worker bench bench-smoke profile fuzz faults schema clean
+.PHONY: help install run dev demo test lint format check migrate makemigrations shell superuser worker bench bench-ab bench-smoke profile fuzz faults schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ bench: install ## flash-sale load benchmark (see bench/README.md)
 
 profile: install ## a server worker's CPU per request by part, under load (py-spy; PROFILE_ARGS=...)
 	$(WITH_DB) $(PY) -m bench.profile $(PROFILE_ARGS)
+
+bench-ab: install ## this checkout's server against AB_REV's, interleaved (AB_ARGS=...)
+	$(WITH_DB) $(PY) -m bench.ab --rev $(AB_REV) $(AB_ARGS)
 
 bench-smoke: install ## a seconds-long version of the benchmark, for CI
 	$(WITH_DB) $(PY) -m bench.run --smoke $(BENCH_ARGS)

@@ -163,13 +163,14 @@ def door_fixtures(*, organizer: Any, tickets: int) -> tuple[Any, list[str]]:
 
 
 def start_bench_server(
-    *, port: int, workers: int, database_url: str, server: str
+    *, port: int, workers: int, database_url: str, server: str, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
     return harness.start_server(
         port=port,
         workers=workers,
         database_url=database_url,
         server=server,
+        cwd=cwd,
         DJANGO_ROOT_URLCONF="bench.urls",
         EMAIL_URL="dummymail://",
         # Without a broker, leave emails to the relay instead of rendering them in the request.

@@ -170,9 +170,16 @@ def gunicorn_command(*, port: int, workers: int) -> list[str]:
 
 
 def start_server(
-    *, port: int, workers: int, database_url: str, server: str = "granian", **env: str
+    *,
+    port: int,
+    workers: int,
+    database_url: str,
+    server: str = "granian",
+    cwd: Path | str = ROOT,
+    **env: str,
 ) -> subprocess.Popen[bytes]:
-    """The server as `make run` serves it, in its own process group so it can be killed whole."""
+    """The server as `make run` serves it, in its own process group so it can be killed whole
+    (`cwd`: another checkout's code, for `make bench-ab`)."""
     full_env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -186,7 +193,7 @@ def start_server(
         command = gunicorn_command(port=port, workers=workers)
     else:
         command = server_command(host="127.0.0.1", port=port, workers=workers)
-    process = subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
+    process = subprocess.Popen(command, cwd=cwd, env=full_env, start_new_session=True)
     try:
         wait_healthy(port)
     except RuntimeError:

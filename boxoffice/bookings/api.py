@@ -40,7 +40,7 @@ from boxoffice.common.api import validated, validated_query
 from boxoffice.common.exceptions import PROBLEM_CONTENT_TYPE, DomainError, problem_exception_handler
 from boxoffice.common.renderers import file_renderers
 from boxoffice.common.schema import problem_responses
-from boxoffice.common.throttling import BookingThrottle, UserRateThrottle
+from boxoffice.common.throttling import BookingThrottle, ThrottleSet, UserRateThrottle
 from boxoffice.events.selectors import event_get, event_get_managed
 from boxoffice.events.serializers import EventSerializer
 from boxoffice.waitingroom.services import QueuePassRequired
@@ -79,7 +79,7 @@ class BookingListApi(generics.ListAPIView[Booking]):
 
     def get_throttles(self) -> list[Any]:
         if self.request.method == "POST":
-            return [BookingThrottle(), UserRateThrottle()]
+            return [ThrottleSet(BookingThrottle(), UserRateThrottle())]  # one round trip
         return super().get_throttles()
 
     def get_queryset(self) -> QuerySet[Booking]:

@@ -145,35 +145,101 @@ class _LiveRateMixin(throttling.SimpleRateThrottle):
     def _allow_on_redis(self, client: Any, request: Request, view: Any) -> bool:
         """DRF's sliding window, kept in a sorted set by one script: one round trip, and the
         work does not grow with the requests in the window (DRF pickles the whole list)."""
-        if self.rate is None:
+        window = self._window_args(request, view)
+        if window is None:
             return True
+        key, args = window
+        (result,) = _windows_script(client)(keys=[key], args=args)
+        return self._window_result(result)
+
+    def _window_args(self, request: Request, view: Any) -> tuple[str, list[Any]] | None:
+        """This request's key and script arguments, None when nothing limits it."""
+        if self.rate is None:
+            return None
         self.key = self.get_cache_key(request, view)
         if self.key is None:
-            return True
+            return None
         self.now = self.timer()
         limit, duration = self.parse_rate(self.rate)  # as DRF's __init__ (or a scoped view) set
-        allowed, count, oldest = _window_script(client)(
-            keys=[self.cache.make_key(self.key)],
-            args=[self.now, duration, limit, f"{self.now}:{secrets.token_hex(4)}"],
-        )
+        member = f"{self.now}:{secrets.token_hex(4)}"
+        return self.cache.make_key(self.key), [self.now, duration, limit, member]
+
+    def _window_result(self, result: list[Any]) -> bool:
+        allowed, count, oldest = result
         # wait() reads DRF's history: its length, oldest (last) entry in the window.
         self.history = [float(oldest)] * int(count) if not allowed else []
         return bool(allowed)
 
 
-# The window of one key: drop what left it, count, and record this request only if under the
-# limit (as DRF does). Returns {allowed, count in the window, oldest score when refused}.
-WINDOW_LUA = """
-local key, now, duration = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
-local count = redis.call('ZCARD', key)
-if count >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return {0, count, oldest[2] or tostring(now)}
+class ThrottleSet(throttling.BaseThrottle):
+    """Several live-rate throttles checked as one (a booking's own and the per-user limit): on
+    Redis one script call judges every window, one round trip instead of one per throttle.
+    The answers are DRF's for the throttles one by one: each window records the request only
+    while under its own limit, the request passes only if every window let it, and the wait is
+    the longest of the refusing ones."""
+
+    def __init__(self, *throttles: _LiveRateMixin) -> None:
+        self.throttles = throttles
+        self.waits: list[float] = []
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            client = _redis_client(self.throttles[0].cache)
+        except Exception:
+            client = None  # each throttle meets the outage by its own scope's rule
+        if client is None:
+            refused = [t for t in self.throttles if not t.allow_request(request, view)]
+        else:
+            refused = self._judge_on_redis(client, request, view)
+        self.waits = [wait for t in refused if (wait := t.wait()) is not None]
+        return not refused
+
+    def _judge_on_redis(self, client: Any, request: Request, view: Any) -> list[_LiveRateMixin]:
+        judged: list[_LiveRateMixin] = []
+        keys: list[str] = []
+        args: list[Any] = []
+        for throttle in self.throttles:
+            window = throttle._window_args(request, view)
+            if window is not None:
+                judged.append(throttle)
+                keys.append(window[0])
+                args.extend(window[1])
+        if not judged:
+            return []
+        try:
+            results = _windows_script(client)(keys=keys, args=args)
+        except Exception as exc:
+            scopes = [str(t.scope) for t in judged]
+            if any(_fails_closed(scope) for scope in scopes):
+                raise _Unavailable() from exc
+            logger.warning("throttle cache unavailable for %s: %s", ", ".join(scopes), exc)
+            return []
+        return [t for t, r in zip(judged, results, strict=True) if not t._window_result(r)]
+
+    def wait(self) -> float | None:
+        return max(self.waits, default=None)
+
+
+# The windows of one or more keys (ARGV: now, duration, limit, member for each key in turn):
+# drop what left each window, count, and record this request only if under that window's limit
+# (as DRF does). Returns, per key, {allowed, count in the window, oldest score when refused}.
+WINDOWS_LUA = """
+local results = {}
+for i, key in ipairs(KEYS) do
+  local at = (i - 1) * 4
+  local now, duration = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
+  local count = redis.call('ZCARD', key)
+  if count >= tonumber(ARGV[at + 3]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    results[i] = {0, count, oldest[2] or tostring(now)}
+  else
+    redis.call('ZADD', key, now, ARGV[at + 4])
+    redis.call('PEXPIRE', key, math.ceil(duration * 1000))
+    results[i] = {1, count + 1, '0'}
+  end
 end
-redis.call('ZADD', key, now, ARGV[4])
-redis.call('PEXPIRE', key, math.ceil(duration * 1000))
-return {1, count + 1, '0'}
+return results
 """
 _scripts: dict[int, Any] = {}
 
@@ -185,10 +251,10 @@ def _redis_client(cache: Any) -> Any:
     return get_client(write=True) if get_client is not None else None
 
 
-def _window_script(client: Any) -> Any:
+def _windows_script(client: Any) -> Any:
     script = _scripts.get(id(client))
     if script is None:
-        script = _scripts[id(client)] = client.register_script(WINDOW_LUA)
+        script = _scripts[id(client)] = client.register_script(WINDOWS_LUA)
     return script
 
 
