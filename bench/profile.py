@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.run import BENCH_NAMESPACE, clean_redis, start_bench_server
+from bench.run import BENCH_NAMESPACE, checkout_requests, clean_redis, start_bench_server
 from devtools import harness
 
 PROFILE_DB = "boxoffice_profile"
@@ -110,6 +110,7 @@ def fixtures(users: int) -> dict[str, Any]:
         "open": str(open_type.pk),
         "sold_out": str(sold_out.pk),
         "tokens": [str(AccessToken.for_user(user)) for user in batch],
+        "user_ids": [user.pk for user in batch],
     }
 
 
@@ -117,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--kind", choices=["booking", "soldout", "trivial"], default="booking")
+    # pay: a payment started for a hold (the holds are made first, unprofiled); confirm: the
+    # fake PSP's signed payment.succeeded webhook for it (the payments are started first).
+    parser.add_argument(
+        "--kind", choices=["booking", "soldout", "trivial", "pay", "confirm"], default="booking"
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--flamegraph", help="also write an SVG flame graph here")
@@ -138,19 +143,39 @@ def main(argv: list[str] | None = None) -> int:
     # A refusal leaves no trace, so sold-out requests may cycle through the users; a booking
     # needs a new one each time (and stops when they run out).
     tokens = itertools.cycle(data["tokens"]) if args.kind == "soldout" else iter(data["tokens"])
-    type_id = data["open"] if args.kind == "booking" else data["sold_out"]
+    type_id = data["sold_out"] if args.kind == "soldout" else data["open"]
     body = {"event": data["event"], "items": [{"ticket_type": type_id, "quantity": 1}]}
     trivial = loadgen.http_request("GET", "/bench/trivial/", host=host)
 
-    def next_request() -> bytes | None:
-        if args.kind == "trivial":
-            return trivial
+    def next_booking() -> bytes | None:
         token = next(tokens, None)
         if token is None:
             return None
         return loadgen.http_request("POST", "/api/v1/bookings/", host=host, body=body, token=token)
 
+    def next_trivial() -> bytes | None:
+        return trivial
+
+    next_request = next_trivial if args.kind == "trivial" else next_booking
     try:
+        if args.kind in ("pay", "confirm"):
+            # The holds to pay, as many as the profiled phase can use, made unprofiled.
+            holds = loadgen.run_phase(
+                "holds", clients=args.clients, duration=args.seconds + 3, port=port,
+                requests=next_booking,
+            )  # fmt: skip
+            print(f"holds made first: {dict(holds.statuses)}", flush=True)
+            from boxoffice.events.models import Event
+
+            checkout = {**data, "event": Event.objects.get(pk=data["event"])}
+            next_pay, webhooks = checkout_requests(checkout, host=host)
+            next_request = next_pay
+            if args.kind == "confirm":
+                loadgen.run_phase(
+                    "payments", clients=args.clients, duration=args.seconds + 3, port=port,
+                    requests=next_pay,
+                )  # fmt: skip
+                next_request = webhooks()
         loadgen.run_phase(
             "warm-up", clients=args.clients, duration=3, port=port, requests=next_request
         )

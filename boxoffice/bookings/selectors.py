@@ -53,12 +53,16 @@ def booking_list_for_event(*, event: Event, status: str | None = None) -> QueryS
     return _with_details(queryset).order_by("-created_at", "id")
 
 
-def booking_get(*, booking_id: UUID | str, user: Any) -> Booking:
-    """Visible to its owner, the event's organizer and staff; 404 for everyone else."""
+def booking_get(*, booking_id: UUID | str, user: Any, details: bool = True) -> Booking:
+    """Visible to its owner, the event's organizer and staff; 404 for everyone else. Without
+    `details` only the booking's own row is read (one query, no event, items, tickets or
+    payments), for a caller that only needs to know it may act on it."""
     queryset = Booking.objects.all()
     if not user.is_staff:
         queryset = queryset.filter(Q(user=user) | Q(event__organizer=user))
-    booking = _with_details(queryset).filter(id=booking_id).first()
+    if details:
+        queryset = _with_details(queryset)
+    booking = queryset.filter(id=booking_id).first()
     if booking is None:
         raise NotFound("No such booking.")
     return booking

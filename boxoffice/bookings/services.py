@@ -929,16 +929,31 @@ def booking_confirm(*, booking_id: UUID) -> bool:
     )
     if not flipped:
         return False
-    Ticket.objects.filter(booking_id=booking_id).update(status=TicketStatus.VALID)
-    _offer_accepted(booking_id)
-    outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
-    _audit_confirmed(booking_id)
-    _emit_booking(WebhookEventType.BOOKING_CONFIRMED, booking_id)
+    _confirmed(booking_id)
     return True
 
 
-def _emit_booking(event_type: str, booking_id: UUID) -> None:
-    """Announce a booking's change to its organizer's webhooks (in the change's transaction)."""
+def _confirmed(booking_id: UUID, **audit_data: Any) -> None:
+    """What follows a booking's pending -> confirmed, in the same transaction: its tickets
+    become valid, a waiting-list offer it came from is accepted, the confirmation e-mail is
+    queued, and the audit entry and the organizer's webhooks are written (one read of the
+    booking serves both)."""
+    Ticket.objects.filter(booking_id=booking_id).update(status=TicketStatus.VALID)
+    _offer_accepted(booking_id)
+    outbox_messages_create(messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking_id)})])
+    booking = _emit_booking(WebhookEventType.BOOKING_CONFIRMED, booking_id)
+    audit_record(
+        action="booking.confirmed",
+        object_type="booking",
+        object_id=booking_id,
+        event_id=booking.event_id,
+        data=audit_data,
+    )
+
+
+def _emit_booking(event_type: str, booking_id: UUID) -> Booking:
+    """Announce a booking's change to its organizer's webhooks (in the change's transaction);
+    returns the booking as it now is (event and user loaded)."""
     booking = Booking.objects.select_related("event", "user").get(pk=booking_id)
     webhook_emit(
         event_type=event_type,
@@ -946,6 +961,7 @@ def _emit_booking(event_type: str, booking_id: UUID) -> None:
         ordering_key=booking.pk,
         data=lambda: booking_webhook_data(booking),
     )
+    return booking
 
 
 def _emit_bookings(event_type: str, *, event_id: UUID, booking_ids: Sequence[UUID]) -> None:
@@ -956,17 +972,6 @@ def _emit_bookings(event_type: str, *, event_id: UUID, booking_ids: Sequence[UUI
         return [(b.pk, booking_webhook_data(b)) for b in bookings]
 
     webhook_emit_many(event_type=event_type, owner_id=organizer_id, items=items)
-
-
-def _audit_confirmed(booking_id: UUID, **data: Any) -> None:
-    event_id = Booking.objects.filter(pk=booking_id).values_list("event_id", flat=True).first()
-    audit_record(
-        action="booking.confirmed",
-        object_type="booking",
-        object_id=booking_id,
-        event_id=event_id,
-        data=data,
-    )
 
 
 def _offer_accepted(booking_id: UUID) -> None:
@@ -1007,13 +1012,7 @@ def booking_retake(*, booking_id: UUID) -> bool:
         Booking.objects.filter(pk=booking.pk).update(
             status=BookingStatus.CONFIRMED, confirmed_at=now, updated_at=now
         )
-        Ticket.objects.filter(booking_id=booking.pk).update(status=TicketStatus.VALID)
-        _offer_accepted(booking.pk)
-        outbox_messages_create(
-            messages=[(BookingMessage.CONFIRMED, {"booking_id": str(booking.pk)})]
-        )
-        _audit_confirmed(booking.pk, late_payment=True)
-        _emit_booking(WebhookEventType.BOOKING_CONFIRMED, booking.pk)
+        _confirmed(booking.pk, late_payment=True)
         events_cache_invalidate(event_ids=[event_id])
         return True
 

@@ -64,7 +64,8 @@ class BookingPayApi(APIView):
         },
     )
     def post(self, request: Request, booking_id: UUID) -> Response:
-        booking = booking_get(booking_id=booking_id, user=request.user)
+        # payment_start reads and locks the booking itself: here only whether the caller may.
+        booking = booking_get(booking_id=booking_id, user=request.user, details=False)
         if booking.user_id != cast(User, request.user).pk:
             raise Forbidden("Only the person who booked can pay.")
         started = services.payment_start(

@@ -73,12 +73,11 @@ def payment_start(*, booking: Booking, provider: str | None = None) -> PaymentSt
     with transaction.atomic():
         booking = _lock_booking(booking.pk)
         booking_ensure_payable(booking)
-        open_payment = Payment.objects.filter(
-            booking=booking, provider=name, status=PaymentStatus.CREATED
-        ).first()
-        if open_payment is not None:
-            return PaymentStarted(payment=open_payment, created=False)
-        first = not Payment.objects.filter(booking=booking).exists()
+        earlier = list(Payment.objects.filter(booking=booking).order_by("created_at", "id"))
+        for open_payment in earlier:
+            if open_payment.provider == name and open_payment.status == PaymentStatus.CREATED:
+                return PaymentStarted(payment=open_payment, created=False)
+        first = not earlier
         payment = Payment(
             booking=booking, provider=name, amount=booking.total_amount, currency=booking.currency
         )
