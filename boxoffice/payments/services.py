@@ -64,6 +64,16 @@ def _lock_booking(booking_id: UUID) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking_id)
 
 
+def _lock_payment_booking(*, payment_id: UUID, provider: str) -> Booking | None:
+    """The booking of this provider's payment, found and locked by one query (the booking
+    before the payment, as every path locks them); None when the payment is not ours."""
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .filter(payments__id=payment_id, payments__provider=provider)
+        .first()
+    )
+
+
 def payment_start(*, booking: Booking, provider: str | None = None) -> PaymentStarted:
     """Start paying a pending booking (the first enabled provider by default). An open payment of
     the same provider is returned again, never a second one; the first payment of a booking
@@ -125,14 +135,9 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
 def _apply(adapter: PaymentProvider, event: InboundEvent) -> None:
     if event.payment_id is None:
         return  # an event about nothing of ours
-    found = (
-        Payment.objects.filter(pk=event.payment_id, provider=adapter.name)
-        .values_list("booking_id", flat=True)
-        .first()
-    )
-    if found is None:
+    booking = _lock_payment_booking(payment_id=event.payment_id, provider=adapter.name)
+    if booking is None:
         return  # not ours: recorded in the ledger, nothing else to do
-    booking = _lock_booking(found)
     payment = Payment.objects.select_for_update().get(pk=event.payment_id)
     if event.type == "payment.succeeded":
         if event.provider_ref:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as PageClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -231,6 +232,40 @@ class TestPay:
             {"name": "fake", "title": "Test payment"},
             {"name": "manual", "title": "Bank transfer or cash (confirmed by the organizer)"},
         ]
+
+
+def _statements(run: Any) -> list[str]:
+    """The SQL statements a call sends up to its commit, transaction control aside (what the
+    outbox does after the commit, here mailing in the request, is not the step's own)."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    sent = []
+    for query in captured:
+        if query["sql"].startswith("COMMIT"):
+            break
+        if not query["sql"].startswith(("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT")):
+            sent.append(query["sql"])
+    return sent
+
+
+def test_paying_and_its_confirmation_keep_their_query_budget(
+    attendee: User, paid_type: TicketType
+) -> None:
+    """A payment start reads the caller's user, checks the booking by its own row and works
+    under its lock (7 statements); the PSP's confirmation is 13 (ledger row, the booking found
+    and locked through the payment, the payment, the amounts, the flip with its tickets, waiting
+    list, outbox, two audit entries and the webhooks). A relation loaded that the step does not
+    need fails this."""
+    booking = book(attendee, paid_type)
+    started: list[Any] = []
+    sent = _statements(lambda: started.append(pay(attendee, booking)))
+    assert started[0].status_code == 201
+    assert len(sent) == 7, "\n".join(sent)
+    payment_id = started[0].json()["id"]
+    confirmed = _statements(lambda: started.append(webhook(payment_id)))
+    assert started[1].status_code == 200
+    assert len(confirmed) == 13, "\n".join(confirmed)
+    assert Booking.objects.get(pk=booking["id"]).status == BookingStatus.CONFIRMED
 
 
 class TestWebhooks:

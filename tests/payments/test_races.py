@@ -75,12 +75,17 @@ def test_the_same_webhook_twenty_times_at_once_confirms_once() -> None:
     assert len(mail.outbox) == 1
 
 
+def _unlocked_payment_booking(*, payment_id: Any, provider: str) -> Booking | None:
+    return Booking.objects.filter(payments__id=payment_id, payments__provider=provider).first()
+
+
 def test_negative_control_without_ledger_or_locks_money_is_counted_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Remove the ledger's once-only insert and the row locks: concurrent deliveries each see
     the payment as new and each count it."""
     monkeypatch.setattr(payment_services, "_lock_booking", lambda pk: Booking.objects.get(pk=pk))
+    monkeypatch.setattr(payment_services, "_lock_payment_booking", _unlocked_payment_booking)
     real_create = payment_services.ProviderEvent.objects.create
 
     def no_ledger(**fields: Any) -> Any:
@@ -178,6 +183,7 @@ def test_negative_control_confirming_without_the_status_condition(
 
     monkeypatch.setattr(payment_services, "booking_confirm", unconditional_confirm)
     monkeypatch.setattr(payment_services, "_lock_booking", lambda pk: Booking.objects.get(pk=pk))
+    monkeypatch.setattr(payment_services, "_lock_payment_booking", _unlocked_payment_booking)
     assert _expiry_against_payment(trials=6) != []
 
 
