@@ -108,6 +108,9 @@ class Refund(UUIDModel):
         return f"refund {self.amount} ({self.status})"
 
 
+LEDGER_CONSTRAINT = "provider_event_once"
+
+
 class ProviderEvent(UUIDModel):
     """The inbound-event ledger: a provider event is processed by the one transaction that
     inserts its row; a duplicate (the same id again, or at the same time) is a no-op."""
@@ -121,7 +124,7 @@ class ProviderEvent(UUIDModel):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once"),
+            models.UniqueConstraint(fields=["provider", "event_id"], name=LEDGER_CONSTRAINT),
         ]
 
     def __str__(self) -> str:
