@@ -108,9 +108,6 @@ class Refund(UUIDModel):
         return f"refund {self.amount} ({self.status})"
 
 
-LEDGER_CONSTRAINT = "provider_event_once"
-
-
 class ProviderEvent(UUIDModel):
     """The inbound-event ledger: a provider event is processed by the one transaction that
     inserts its row; a duplicate (the same id again, or at the same time) is a no-op."""
@@ -124,7 +121,7 @@ class ProviderEvent(UUIDModel):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name=LEDGER_CONSTRAINT),
+            models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once"),
         ]
 
     def __str__(self) -> str:

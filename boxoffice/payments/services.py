@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from psycopg import sql
 
 from boxoffice.audit.services import audit_record
 from boxoffice.bookings.models import Booking, BookingMessage, BookingStatus
@@ -32,12 +30,10 @@ from boxoffice.bookings.services import (
     booking_retake,
 )
 from boxoffice.common.errors import Conflict, ValidationFailed
-from boxoffice.common.sql import column, table
 from boxoffice.outbox.services import outbox_message_create
 from boxoffice.payments.gateways import provider_get, providers_enabled
 from boxoffice.payments.models import (
     LATE_PAYMENT,
-    LEDGER_CONSTRAINT,
     PAYMENT_REFUND,
     Payment,
     PaymentStatus,
@@ -122,45 +118,18 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
     adapter = provider_get(provider)
     event = adapter.parse_webhook(body=body, headers=headers)  # 400 bad_signature / invalid
     with transaction.atomic():
-        if not _ledger_record(provider=provider, event=event):
+        try:
+            with transaction.atomic():
+                ProviderEvent.objects.create(
+                    provider=provider,
+                    event_id=event.id,
+                    event_type=event.type,
+                    payload=event.payload,
+                )
+        except IntegrityError:
             return False  # processed already (or right now, by the transaction that inserted it)
         _apply(adapter, event)
     return True
-
-
-@cache
-def _ledger_sql() -> str:
-    fields = ProviderEvent._meta.concrete_fields
-    return (
-        sql.SQL(
-            "INSERT INTO {table} ({columns}) VALUES ({values})"
-            " ON CONFLICT ON CONSTRAINT {once} DO NOTHING RETURNING {id}"
-        )
-        .format(
-            table=table(ProviderEvent),
-            columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
-            values=sql.SQL(", ").join(sql.Placeholder() for _ in fields),
-            once=sql.Identifier(LEDGER_CONSTRAINT),
-            id=column(ProviderEvent, "id"),
-        )
-        .as_string(None)
-    )
-
-
-def _ledger_record(*, provider: str, event: InboundEvent) -> bool:
-    """The event's ledger row, inserted unless it is there: True when this call inserted it.
-    A concurrent insert of the same event makes this wait for that transaction, and then do
-    nothing if it committed (ON CONFLICT DO NOTHING: no savepoint round trips around it)."""
-    row = ProviderEvent(
-        provider=provider, event_id=event.id, event_type=event.type, payload=event.payload
-    )
-    values = [
-        field.get_db_prep_save(getattr(row, field.attname), connection)
-        for field in ProviderEvent._meta.concrete_fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_ledger_sql(), values)
-        return cursor.fetchone() is not None
 
 
 def _apply(adapter: PaymentProvider, event: InboundEvent) -> None:

@@ -7,7 +7,6 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -87,13 +86,13 @@ def test_negative_control_without_ledger_or_locks_money_is_counted_twice(
     the payment as new and each count it."""
     monkeypatch.setattr(payment_services, "_lock_booking", lambda pk: Booking.objects.get(pk=pk))
     monkeypatch.setattr(payment_services, "_lock_payment_booking", _unlocked_payment_booking)
-    real_record = payment_services._ledger_record
+    real_create = payment_services.ProviderEvent.objects.create
 
-    def no_ledger(*, provider: str, event: Any) -> bool:
-        unique = replace(event, id=f"{event.id}-{uuid.uuid4().hex}")  # never a duplicate
-        return real_record(provider=provider, event=unique)
+    def no_ledger(**fields: Any) -> Any:
+        fields["event_id"] = f"{fields['event_id']}-{uuid.uuid4().hex}"  # never a duplicate
+        return real_create(**fields)
 
-    monkeypatch.setattr(payment_services, "_ledger_record", no_ledger)
+    monkeypatch.setattr(payment_services.ProviderEvent.objects, "create", no_ledger)
     original_succeeded = payment_services._succeeded
 
     def slow_read(adapter: Any, booking: Any, payment: Any) -> None:
