@@ -77,14 +77,6 @@ def main(argv: list[str] | None = None) -> int:
                     port, _ = servers[label]
                     host = f"127.0.0.1:{port}"
 
-                    def booking(host: str = host) -> bytes | None:
-                        token = next(tokens, None)
-                        if token is None:
-                            return None
-                        return loadgen.http_request(
-                            "POST", "/api/v1/bookings/", host=host, body=body, token=token
-                        )
-
                     trivial = loadgen.http_request("GET", "/bench/trivial/", host=host)
 
                     def plain(raw: bytes = trivial) -> bytes | None:
@@ -94,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     phases[label]["flash"].append(
                         loadgen.run_phase(
                             "flash", clients=args.clients, duration=args.seconds, port=port,
-                            requests=booking,
+                            requests=loadgen.bookings(tokens, host=host, body=body),
                         )
                     )  # fmt: skip
                     phases[label]["trivial"].append(

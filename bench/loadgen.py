@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,21 @@ class Phase:
             "server_errors": self.server_errors,
             "ran_out_of_users": self.exhausted,
         }
+
+
+def bookings(
+    tokens: Iterator[str], *, host: str, body: dict[str, Any]
+) -> Callable[[], bytes | None]:
+    """Booking requests (`POST /api/v1/bookings/` with `body`), each signed in with the next
+    token; None (the phase ends) when the tokens run out."""
+
+    def next_booking() -> bytes | None:
+        token = next(tokens, None)
+        if token is None:
+            return None
+        return http_request("POST", "/api/v1/bookings/", host=host, body=body, token=token)
+
+    return next_booking
 
 
 def http_request(

@@ -147,11 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     body = {"event": data["event"], "items": [{"ticket_type": type_id, "quantity": 1}]}
     trivial = loadgen.http_request("GET", "/bench/trivial/", host=host)
 
-    def next_booking() -> bytes | None:
-        token = next(tokens, None)
-        if token is None:
-            return None
-        return loadgen.http_request("POST", "/api/v1/bookings/", host=host, body=body, token=token)
+    next_booking = loadgen.bookings(tokens, host=host, body=body)
 
     def next_trivial() -> bytes | None:
         return trivial

@@ -497,14 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             if voucher:
                 body["voucher"] = voucher
 
-            def next_request() -> bytes | None:
-                token = next(again if type_key.startswith("last") else pool, None)
-                if token is None:
-                    return None
-                return loadgen.http_request(
-                    "POST", "/api/v1/bookings/", host=host, body=body, token=token
-                )
-
+            next_request = loadgen.bookings(
+                again if type_key.startswith("last") else pool, host=host, body=body
+            )
             length = seconds or duration
             print(f"Phase {name}: {clients} clients, {length:.0f} s ...", flush=True)
             phase = loadgen.run_phase(
