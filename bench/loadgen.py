@@ -64,16 +64,20 @@ class Phase:
 
 
 def bookings(
-    tokens: Iterator[str], *, host: str, body: dict[str, Any]
+    tokens: Iterator[str],
+    *,
+    host: str,
+    body: dict[str, Any],
+    path: str = "/api/v1/bookings/",
 ) -> Callable[[], bytes | None]:
-    """Booking requests (`POST /api/v1/bookings/` with `body`), each signed in with the next
-    token; None (the phase ends) when the tokens run out."""
+    """Booking requests (`POST path` with `body`), each signed in with the next token; None (the
+    phase ends) when the tokens run out."""
 
     def next_booking() -> bytes | None:
         token = next(tokens, None)
         if token is None:
             return None
-        return http_request("POST", "/api/v1/bookings/", host=host, body=body, token=token)
+        return http_request("POST", path, host=host, body=body, token=token)
 
     return next_booking
 

@@ -2,9 +2,10 @@
 
 One granian worker (as `make run` serves it) on a scratch database (`boxoffice_profile`), a
 closed-loop load of one kind of request (`booking`: distinct users each booking one ticket of one
-type; `soldout`: the same on a sold-out type; `trivial`: the bench's trivial DRF endpoint), and
-py-spy sampling the worker's threads the whole time, only a thread holding the GIL (so a sample is
-Python CPU: a thread waiting on PostgreSQL or Redis has released it). Each sample is charged to the
+type; `soldout`: the same on a sold-out type; `trivial`: the bench's trivial DRF endpoint;
+`minimal`: the bench's minimal booking endpoint, the floor of a booking on this stack), and py-spy
+sampling the worker's threads the whole time, only a thread holding the GIL (so a sample is Python
+CPU: a thread waiting on PostgreSQL or Redis has released it). Each sample is charged to the
 innermost frame that names a part (PARTS below, first match from the leaf); the table gives each
 part's CPU milliseconds per request.
 
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     # pay: a payment started for a hold (the holds are made first, unprofiled); confirm: the
     # fake PSP's signed payment.succeeded webhook for it (the payments are started first).
     parser.add_argument(
-        "--kind", choices=["booking", "soldout", "trivial", "pay", "confirm"], default="booking"
+        "--kind",
+        choices=["booking", "soldout", "trivial", "minimal", "pay", "confirm"],
+        default="booking",
     )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=16)
@@ -148,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     trivial = loadgen.http_request("GET", "/bench/trivial/", host=host)
 
     next_booking = loadgen.bookings(tokens, host=host, body=body)
+    if args.kind == "minimal":  # the floor: bench/urls.py's minimal booking endpoint
+        next_booking = loadgen.bookings(
+            tokens, host=host, body={"ticket_type": type_id}, path="/bench/minimal-booking/"
+        )
 
     def next_trivial() -> bytes | None:
         return trivial

@@ -4,7 +4,8 @@
 2. Flash sale: the production server (granian, as `make run` serves it) under a closed-loop load
    generator (bench/loadgen.py) at 64 and 256 clients, every request a distinct user booking one
    ticket of the same type (at 64 in turns with the same booking carrying a voucher, which must
-   cost under 10 %); then checkout: the holds paid (payments started by 64 buyers, confirmed
+   cost under 10 %, and with the floor: bench/urls.py's minimal booking endpoint, the lightest
+   correct booking on the same stack); then checkout: the holds paid (payments started by 64 buyers, confirmed
    by the fake PSP's signed webhooks); then the same booking on a type that is nearly sold out.
 3. The door: check-ins of distinct valid tickets of one event by 64 gates at once.
 4. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
@@ -430,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     duration = 3.0 if args.smoke else args.duration
-    users = args.users or (4000 if args.smoke else 90000)
+    users = args.users or (8000 if args.smoke else 90000)
     queue_visitors = 300 if args.smoke else 5000
     # The scheduler ticks every second here (it runs in this process); tokens outlive the run.
     os.environ.setdefault("QUEUE_TICK_SECONDS", str(QUEUE_TICK_SECONDS))
@@ -509,11 +510,24 @@ def main(argv: list[str] | None = None) -> int:
                 phases.append(phase)
             return phase
 
-        def alternating(rounds: int = 3) -> tuple[loadgen.Phase, loadgen.Phase]:
-            """The plain and the voucher booking in turns (a third of the time each, three
-            times), so the machine's drift and the hot rows' growing dead versions weigh on both
-            alike; each kind's rounds are summed into one phase."""
-            plain, with_voucher = [], []
+        def minimal_phase(seconds: float) -> loadgen.Phase:
+            """The floor: bench/urls.py's minimal booking endpoint (same stack, the minimal
+            statement) on the ceiling's type, every request a distinct user."""
+            print(f"Phase minimal booking endpoint: 64 clients, {seconds:.0f} s ...", flush=True)
+            return loadgen.run_phase(
+                "minimal booking endpoint", clients=64, duration=seconds, port=port,
+                requests=loadgen.bookings(
+                    pool, host=host, body={"ticket_type": str(types["ceiling"].pk)},
+                    path="/bench/minimal-booking/",
+                ),
+            )  # fmt: skip
+
+        def alternating(rounds: int = 3) -> tuple[loadgen.Phase, loadgen.Phase, loadgen.Phase]:
+            """The plain booking, the voucher booking and the minimal booking endpoint in turns
+            (a third of the time each, three times), so the machine's drift and the hot rows'
+            growing dead versions weigh on all alike; each kind's rounds are summed into one
+            phase."""
+            plain, with_voucher, minimal = [], [], []
             for _ in range(rounds):
                 share = duration / rounds
                 plain.append(booking_phase("flash sale", 64, "flash", seconds=share, record=False))
@@ -522,15 +536,17 @@ def main(argv: list[str] | None = None) -> int:
                         "+ voucher", 64, "flash", voucher="BENCH", seconds=share, record=False
                     )
                 )
+                minimal.append(minimal_phase(share))
             merged = (
                 loadgen.merge("flash sale", plain),
                 loadgen.merge("flash sale + voucher", with_voucher),
+                loadgen.merge("minimal booking endpoint", minimal),
             )
             phases.extend(merged)
             return merged
 
         booking_phase("warm-up", 16, "flash")
-        flash64, voucher64 = alternating()
+        flash64, voucher64, floor64 = alternating()
         flash256 = booking_phase("flash sale", 256, "flash")
         next_pay, webhooks = checkout_requests(fixtures, host=host)
         print(f"Phase checkout: 64 buyers start payments, {duration:.0f} s ...", flush=True)
@@ -605,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     ceiling_64 = sum(ceilings) / len(ceilings)
     statement_64 = sum(statement_ceilings) / len(statement_ceilings)
 
-    created = sum(p.statuses[201] for p in phases if p not in (door, pay, confirm))
+    # The minimal endpoint books on the ceiling's event, outside the sale that is counted.
+    created = sum(p.statuses[201] for p in phases if p not in (door, pay, confirm, floor64))
     check = correctness(
         fixtures,
         created,
@@ -623,6 +640,13 @@ def main(argv: list[str] | None = None) -> int:
         if trivial.rate()
         else 0.0,
         "statement_ceiling_vs_minimal": round(statement_64 / ceiling_64, 3) if ceiling_64 else 0.0,
+        # The floor over HTTP (issue 18): the lightest correct booking endpoint on this stack.
+        "minimal_endpoint_64_vs_trivial": round(floor64.rate(201) / trivial.rate(), 3)
+        if trivial.rate()
+        else 0.0,
+        "flash_64_vs_minimal_endpoint": round(flash64.rate(201) / floor64.rate(201), 3)
+        if floor64.rate(201)
+        else 0.0,
         "voucher_64_vs_flash_64": round(voucher64.rate(201) / flash64.rate(201), 3)
         if flash64.rate(201)
         else 0.0,
