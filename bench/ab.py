@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds per phase")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=max(2, 2 * (os.cpu_count() or 1) - 1))
+    # The same code with another worker count: AB_REV=HEAD AB_ARGS="--workers-b 2".
+    parser.add_argument("--workers-a", type=int, help="A's processes (default --workers)")
+    parser.add_argument("--workers-b", type=int, help="B's processes (default --workers)")
     parser.add_argument("--users", type=int, default=40000)
     args = parser.parse_args(argv)
     os.environ.setdefault("JWT_ACCESS_MINUTES", "120")
@@ -63,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         other = _worktree(args.rev, Path(scratch) / "a")
         servers: dict[str, tuple[int, Any]] = {}
         try:
-            for label, cwd in (("A", other), ("B", ROOT)):
+            for label, cwd, workers in (
+                ("A", other, args.workers_a or args.workers),
+                ("B", ROOT, args.workers_b or args.workers),
+            ):
                 port = harness.free_port()
                 server = start_bench_server(
-                    port=port, workers=args.workers, database_url=url, server="granian", cwd=cwd
+                    port=port, workers=workers, database_url=url, server="granian", cwd=cwd
                 )
                 servers[label] = (port, server)
             phases: dict[str, dict[str, list[loadgen.Phase]]] = {
@@ -108,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
 def report(args: argparse.Namespace, phases: dict[str, dict[str, list[Any]]]) -> int:
     from bench import loadgen
 
-    print(f"\nA = {args.rev}, B = this checkout; {args.rounds} ABBA rounds of {args.seconds:g} s")
+    workers = f"{args.workers_a or args.workers} and {args.workers_b or args.workers} processes"
+    print(
+        f"\nA = {args.rev}, B = this checkout ({workers}); {args.rounds} ABBA rounds of "
+        f"{args.seconds:g} s, {args.clients} clients"
+    )
     print(f"{'':4}{'bookings/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'trivial/s':>11}{'ratio':>8}")
     rates: dict[str, float] = {}
     failed = False

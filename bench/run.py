@@ -5,8 +5,9 @@
    generator (bench/loadgen.py) at 64 and 256 clients, every request a distinct user booking one
    ticket of the same type (at 64 in turns with the same booking carrying a voucher, which must
    cost under 10 %, and with the floor: bench/urls.py's minimal booking endpoint, the lightest
-   correct booking on the same stack); then checkout: the holds paid (payments started by 64 buyers, confirmed
-   by the fake PSP's signed webhooks); then the same booking on a type that is nearly sold out.
+   correct booking on the same stack); then checkout: the holds paid (payments started by 64
+   buyers, confirmed by the fake PSP's signed webhooks); then the same booking on a type that is
+   nearly sold out.
 3. The door: check-ins of distinct valid tickets of one event by 64 gates at once.
 4. Reads: the cached event list and detail against a trivial DRF endpoint, 64 clients.
 5. The waiting room (bench/queue_sale.py): 5,000 visitors for 500 seats through an event's
