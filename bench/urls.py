@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bench.ceiling import BOOK
+from boxoffice.common.errors import Conflict, ValidationFailed
 from config.urls import handler400, handler403, handler404, handler500
 from config.urls import urlpatterns as api_urls
 
@@ -42,7 +43,9 @@ class MinimalBookingApi(APIView):
         try:
             ticket_type = uuid.UUID(str(request.data["ticket_type"]))
         except (KeyError, TypeError, ValueError):
-            return Response({"detail": "ticket_type"}, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationFailed.for_field(
+                "ticket_type", "A ticket type id is required."
+            ) from None
         booking = uuid.uuid4()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -59,7 +62,7 @@ class MinimalBookingApi(APIView):
             )
             booked = cursor.rowcount == 1
         if not booked:
-            return Response({"detail": "sold out"}, status=status.HTTP_409_CONFLICT)
+            raise Conflict("Sold out.")
         return Response({"id": str(booking)}, status=status.HTTP_201_CREATED)
 
 
