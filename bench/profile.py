@@ -150,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     body = {"event": data["event"], "items": [{"ticket_type": type_id, "quantity": 1}]}
     trivial = loadgen.http_request("GET", "/bench/trivial/", host=host)
 
-    next_booking = loadgen.bookings(tokens, host=host, body=body)
     if args.kind == "minimal":  # the floor: bench/urls.py's minimal booking endpoint
         next_booking = loadgen.bookings(
             tokens, host=host, body={"ticket_type": type_id}, path="/bench/minimal-booking/"
         )
+    else:
+        next_booking = loadgen.bookings(tokens, host=host, body=body)
 
     def next_trivial() -> bytes | None:
         return trivial
